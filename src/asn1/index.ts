@@ -1,0 +1,2 @@
+export * from './tlv.js';
+export * from './der.js';

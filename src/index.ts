@@ -1,0 +1,1 @@
+export * as asn1 from './asn1/index.js';
