@@ -340,3 +340,26 @@ export function expectLength(t: Tlv, min: number, max: number, what: string): Ui
   }
   return t.value;
 }
+
+// ------------------------------------------------------------------------------------------ VersionType
+
+/** SGP.22 `VersionType` (3 bytes major.minor.revision) -> "2.2.2". */
+export function decodeVersion(t: Tlv): string {
+  expectLength(t, 3, 3, `VersionType ${tagHex(t.tag)}`);
+  return `${t.value[0]}.${t.value[1]}.${t.value[2]}`;
+}
+
+export function versionContent(v: string): Uint8Array {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(v);
+  if (!m || m.slice(1).some((x) => Number(x) > 255)) throw new RangeError(`invalid version ${JSON.stringify(v)}`);
+  return Uint8Array.of(Number(m[1]), Number(m[2]), Number(m[3]));
+}
+
+export function encodeVersion(tag: number, v: string): Uint8Array {
+  return encodeTlv(tag, versionContent(v));
+}
+
+/** OCTET STRING content as a copy-free view (any length). */
+export function octets(t: Tlv): Uint8Array {
+  return t.value;
+}
