@@ -1,1 +1,9 @@
-export {};
+export * from './errors.js';
+export * from './ecdsa.js';
+export * from './ecka.js';
+export * from './kdf.js';
+export * from './cmac.js';
+export * from './bsp.js';
+export * from './x509.js';
+export * from './certs.js';
+export * from './pki.js';
