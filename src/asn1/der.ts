@@ -86,7 +86,7 @@ export function decodeBitString(t: Tlv, der = true): number[] {
     if (der && last === 0) {
       throw new Asn1Error('bad-value', `BIT STRING ${tagHex(t.tag)} has trailing zero bytes`, t.valueOffset);
     }
-    if (der && unused > 0 && (last & (1 << unused)) === 0) {
+    if (der && (last & (1 << unused)) === 0) {
       throw new Asn1Error('bad-value', `BIT STRING ${tagHex(t.tag)} does not drop trailing zero bits`, t.valueOffset);
     }
   }

@@ -1,2 +1,3 @@
 export * from './tlv.js';
 export * from './der.js';
+export * as sgp22 from './sgp22/index.js';

@@ -142,7 +142,7 @@ describe('bpp: synthetic round trips', () => {
     const more = { dpProprietaryData: { dpOid: '2.999.1', additionalData: [h('8001ff'), h('c10100')] } };
     expect(decodeConfigureISDPRequest(encodeConfigureISDPRequest(more))).toEqual(more);
     expect(() => encodeConfigureISDPRequest({ dpProprietaryData: { dpOid: '2.999', additionalData: [new Uint8Array(200)] } })).toThrow(RangeError);
-    expect(codeOf(() => decodeConfigureISDPRequest(h('bf2404b8020500')))).toEqual({ code: 'unexpected-tag', offset: 5 });
+    expect(codeOf(() => decodeConfigureISDPRequest(h('bf2404b8020500')))).toEqual({ code: 'missing-element', offset: 5 });
     const rsk = { initialMacChainingValue: new Uint8Array(16).fill(0x22), ppkEnc: new Uint8Array(16), ppkCmac: new Uint8Array(16).fill(0x11) };
     expect(decodeReplaceSessionKeysRequest(encodeReplaceSessionKeysRequest(rsk))).toEqual(rsk);
     expect(codeOf(() => decodeReplaceSessionKeysRequest(h('bf2603800100')))).toMatchObject({ code: 'missing-element' });

@@ -33,6 +33,7 @@ import {
   sequenceOf,
   transactionIdOf,
 } from './codec-util.js';
+import { decodeDpProprietaryData, encodeDpProprietaryData, type DpProprietaryData } from './metadata.js';
 
 export const BppTag = {
   BoundProfilePackage: 0xbf36,
@@ -241,12 +242,7 @@ export function joinBppSegments(segments: readonly Uint8Array[]): Uint8Array {
 
 // ------------------------------------------------------------------------------------------ plaintext messages
 
-export interface DpProprietaryData {
-  /** OID in the tree of the SM-DP+ that created the profile. */
-  readonly dpOid: string;
-  /** Further data objects defined by the SM-DP+, complete TLVs as received (absent when none). */
-  readonly additionalData?: readonly Uint8Array[];
-}
+export type { DpProprietaryData } from './metadata.js';
 
 export interface ConfigureISDPRequest {
   readonly dpProprietaryData?: DpProprietaryData;
@@ -254,13 +250,7 @@ export interface ConfigureISDPRequest {
 
 export function encodeConfigureISDPRequest(x: ConfigureISDPRequest): Uint8Array {
   if (x.dpProprietaryData === undefined) return encodeTlv(BppTag.ConfigureISDPRequest);
-  const d = x.dpProprietaryData;
-  const dp = encodeTlv(BppTag.DpProprietaryData, [
-    encodeOid(0x06, d.dpOid),
-    ...(d.additionalData ?? []).map((a, i) => checkTlv(a, undefined, `dpProprietaryData.additionalData[${i}]`)),
-  ]);
-  if (dp.length > 128) throw new RangeError('dpProprietaryData is longer than 128 bytes');
-  return encodeTlv(BppTag.ConfigureISDPRequest, dp);
+  return encodeTlv(BppTag.ConfigureISDPRequest, encodeDpProprietaryData(x.dpProprietaryData, BppTag.DpProprietaryData));
 }
 
 export function decodeConfigureISDPRequest(input: Uint8Array | Tlv): ConfigureISDPRequest {
@@ -269,13 +259,7 @@ export function decodeConfigureISDPRequest(input: Uint8Array | Tlv): ConfigureIS
   const dp = r.opt(BppTag.DpProprietaryData);
   endExtensible(r, [BppTag.DpProprietaryData]);
   if (!dp) return {};
-  if (dp.raw.length > 128) {
-    throw new Asn1Error('bad-value', 'dpProprietaryData is longer than 128 bytes', dp.offset);
-  }
-  const dr = new TlvReader(dp, 'DpProprietaryData');
-  const dpOid = decodeOid(dr.req(0x06, 'dpOid'));
-  const more = dr.rest().map((c) => c.raw);
-  return { dpProprietaryData: more.length > 0 ? { dpOid, additionalData: more } : { dpOid } };
+  return { dpProprietaryData: decodeDpProprietaryData(dp, BppTag.DpProprietaryData) };
 }
 
 export interface ReplaceSessionKeysRequest {
