@@ -128,6 +128,18 @@ const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 const utf8Encoder = new TextEncoder();
 
 export function decodeUtf8(t: Tlv): string {
+  // Fast path: short ASCII strings (nearly every SGP.22 string) without a TextDecoder call.
+  const v = t.value;
+  if (v.length <= 256) {
+    let ascii = true;
+    for (let i = 0; i < v.length; i++) {
+      if (v[i]! >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) return String.fromCharCode.apply(null, v as unknown as number[]);
+  }
   try {
     return utf8Decoder.decode(t.value);
   } catch {

@@ -74,6 +74,10 @@ describe('BER-TLV decode', () => {
     const e = err(() => decodeTlv(b));
     expect(e.code).toBe('too-deep');
     expect(decodeTlv(b, { maxDepth: 64 }).tag).toBe(0x30);
+    // a caller-raised bound is capped, so even absurd nesting gives Asn1Error, never a stack overflow
+    let deep = fromHex('0400');
+    for (let i = 0; i < 20000; i++) deep = encodeTlv(0x30, deep);
+    expect(err(() => decodeTlv(deep, { maxDepth: 1e9 })).code).toBe('too-deep');
   });
 
   it('reads concatenations and single TLVs from a stream', () => {

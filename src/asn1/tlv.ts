@@ -62,6 +62,9 @@ export interface DecodeOptions {
 }
 
 const DEFAULT_MAX_DEPTH = 32;
+const NO_CHILDREN: readonly Tlv[] = Object.freeze([]);
+/** Hard ceiling for `maxDepth`: the parser recurses once per level and must stay far from the stack limit. */
+export const MAX_DEPTH_LIMIT = 1000;
 
 interface Header {
   tag: number;
@@ -125,7 +128,7 @@ function parseOne(
   der: boolean,
   maxDepth: number,
   base: number,
-): Tlv {
+): TlvNode {
   if (depth > maxDepth) throw new Asn1Error('too-deep', `nesting deeper than ${maxDepth}`, base + pos);
   const h = readHeader(buf, pos, end, der, base);
   const valueStart = pos + h.headerLength;
@@ -137,36 +140,70 @@ function parseOne(
     );
   }
   const valueEnd = valueStart + h.length;
-  const children: Tlv[] = [];
+  let children: readonly Tlv[] = NO_CHILDREN;
   if (h.constructed) {
+    const list: TlvNode[] = [];
+    children = list;
     let p = valueStart;
     while (p < valueEnd) {
       const c = parseOne(buf, p, valueEnd, depth + 1, der, maxDepth, base);
-      children.push(c);
-      p += c.raw.length;
+      list.push(c);
+      p += c.encodedLength;
     }
   }
-  return {
-    tag: h.tag,
-    constructed: h.constructed,
-    value: buf.subarray(valueStart, valueEnd),
-    raw: buf.subarray(pos, valueEnd),
-    offset: base + pos,
-    valueOffset: base + valueStart,
-    children,
-  };
+  return new TlvNode(h.tag, h.constructed, buf, pos, valueStart, valueEnd, base, children);
+}
+
+/**
+ * A decoded TLV. `value` and `raw` are views created on first use (most nodes of a large structure are
+ * never asked for them), then cached.
+ */
+class TlvNode implements Tlv {
+  #value: Uint8Array | undefined;
+  #raw: Uint8Array | undefined;
+  readonly offset: number;
+  readonly valueOffset: number;
+
+  constructor(
+    readonly tag: number,
+    readonly constructed: boolean,
+    private readonly buf: Uint8Array,
+    private readonly start: number,
+    private readonly valueStart: number,
+    private readonly end: number,
+    base: number,
+    readonly children: readonly Tlv[],
+  ) {
+    this.offset = base + start;
+    this.valueOffset = base + valueStart;
+  }
+
+  get value(): Uint8Array {
+    return (this.#value ??= this.buf.subarray(this.valueStart, this.end));
+  }
+
+  get raw(): Uint8Array {
+    return (this.#raw ??= this.buf.subarray(this.start, this.end));
+  }
+
+  /** Total encoded length (tag + length + value) without creating a view. */
+  get encodedLength(): number {
+    return this.end - this.start;
+  }
 }
 
 function opts(o?: DecodeOptions): { der: boolean; maxDepth: number; base: number } {
-  return { der: o?.der ?? true, maxDepth: o?.maxDepth ?? DEFAULT_MAX_DEPTH, base: o?.baseOffset ?? 0 };
+  const maxDepth = Math.min(o?.maxDepth ?? DEFAULT_MAX_DEPTH, MAX_DEPTH_LIMIT);
+  return { der: o?.der ?? true, maxDepth, base: o?.baseOffset ?? 0 };
 }
 
 /** Decode exactly one TLV filling the whole input. */
 export function decodeTlv(input: Uint8Array, options?: DecodeOptions): Tlv {
   const { der, maxDepth, base } = opts(options);
   const t = parseOne(input, 0, input.length, 1, der, maxDepth, base);
-  if (t.raw.length !== input.length) {
-    throw new Asn1Error('trailing-bytes', `${input.length - t.raw.length} bytes after the TLV`, base + t.raw.length);
+  const n = t.encodedLength;
+  if (n !== input.length) {
+    throw new Asn1Error('trailing-bytes', `${input.length - n} bytes after the TLV`, base + n);
   }
   return t;
 }
@@ -179,7 +216,7 @@ export function decodeTlvs(input: Uint8Array, options?: DecodeOptions): Tlv[] {
   while (p < input.length) {
     const t = parseOne(input, p, input.length, 1, der, maxDepth, base);
     out.push(t);
-    p += t.raw.length;
+    p += t.encodedLength;
   }
   return out;
 }
@@ -191,7 +228,7 @@ export function decodeTlvs(input: Uint8Array, options?: DecodeOptions): Tlv[] {
 export function readTlv(input: Uint8Array, offset: number, options?: DecodeOptions): { tlv: Tlv; next: number } {
   const { der, maxDepth, base } = opts(options);
   const t = parseOne(input, offset, input.length, 1, der, maxDepth, base);
-  return { tlv: t, next: offset + t.raw.length };
+  return { tlv: t, next: offset + t.encodedLength };
 }
 
 /**
@@ -241,23 +278,58 @@ export function lengthBytes(n: number): Uint8Array {
   return Uint8Array.of(0x84, n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff);
 }
 
+/** Number of bytes of a valid tag integer (validated by {@link tagBytes} on first sight). */
+const validTags = new Set<number>();
+function tagSize(tag: number): number {
+  if (!validTags.has(tag)) {
+    tagBytes(tag); // throws RangeError for an invalid tag
+    if (validTags.size < 4096) validTags.add(tag);
+  }
+  return tag <= 0xff ? 1 : tag <= 0xffff ? 2 : 3;
+}
+
+function lengthSize(n: number): number {
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new RangeError(`invalid length ${n}`);
+  return n < 0x80 ? 1 : n <= 0xff ? 2 : n <= 0xffff ? 3 : n <= 0xffffff ? 4 : 5;
+}
+
+/** Write tag and length at `out[0..]`; returns the header size. */
+function writeHeader(out: Uint8Array, tag: number, tagLen: number, len: number, lenLen: number): number {
+  let o = 0;
+  if (tagLen === 3) out[o++] = tag >>> 16;
+  if (tagLen >= 2) out[o++] = (tag >>> 8) & 0xff;
+  out[o++] = tag & 0xff;
+  if (lenLen === 1) {
+    out[o++] = len;
+  } else {
+    out[o++] = 0x80 | (lenLen - 1);
+    for (let i = lenLen - 2; i >= 0; i--) out[o++] = (len / 2 ** (8 * i)) & 0xff;
+  }
+  return o;
+}
+
 /** Encode a TLV; `value` may be one byte array or a list concatenated in order. */
-export function encodeTlv(tag: number, value: Uint8Array | readonly Uint8Array[] = new Uint8Array(0)): Uint8Array {
-  const parts = value instanceof Uint8Array ? [value] : value;
+export function encodeTlv(tag: number, value: Uint8Array | readonly Uint8Array[] = EMPTY): Uint8Array {
+  const tl = tagSize(tag);
+  if (value instanceof Uint8Array) {
+    const ll = lengthSize(value.length);
+    const out = new Uint8Array(tl + ll + value.length);
+    out.set(value, writeHeader(out, tag, tl, value.length, ll));
+    return out;
+  }
   let len = 0;
-  for (const p of parts) len += p.length;
-  const t = tagBytes(tag);
-  const l = lengthBytes(len);
-  const out = new Uint8Array(t.length + l.length + len);
-  out.set(t, 0);
-  out.set(l, t.length);
-  let o = t.length + l.length;
-  for (const p of parts) {
+  for (const p of value) len += p.length;
+  const ll = lengthSize(len);
+  const out = new Uint8Array(tl + ll + len);
+  let o = writeHeader(out, tag, tl, len, ll);
+  for (const p of value) {
     out.set(p, o);
     o += p.length;
   }
   return out;
 }
+
+const EMPTY = new Uint8Array(0);
 
 /** Encode only the header (tag + length) of a TLV whose value is `length` bytes. */
 export function encodeTlvHeader(tag: number, length: number): Uint8Array {

@@ -282,22 +282,23 @@ export function decodeProfileInfo(input: Uint8Array | Tlv): ProfileInfo {
   const dp = g(T.dpProprietaryData);
   const ppr = g(T.profilePolicyRules);
   const ssd = g(T.serviceSpecificDataStoredInEuicc);
-  return {
-    ...(iccid && { iccid: iccidOf(iccid, w) }),
-    ...(isdpAid && { isdpAid: expectLength(isdpAid, 1, 16, `${w}.isdpAid`) }),
-    ...(state && { profileState: integerOf(state) }),
-    ...(nick && { profileNickname: utf8MaxBytes(nick, 64, `${w}.profileNickname`) }),
-    ...(spn && { serviceProviderName: utf8MaxChars(spn, 32, `${w}.serviceProviderName`) }),
-    ...(name && { profileName: utf8MaxChars(name, 64, `${w}.profileName`) }),
-    ...(iconType && { iconType: integerOf(iconType) }),
-    ...(icon && { icon: expectLength(icon, 0, 1024, `${w}.icon`) }),
-    ...(cls && { profileClass: integerOf(cls) }),
-    ...(nci && { notificationConfigurationInfo: decodeNotificationConfigurationInfoList(nci) }),
-    ...(owner && { profileOwner: decodeOperatorId(owner, T.profileOwner) }),
-    ...(dp && { dpProprietaryData: decodeDpProprietaryData(dp) }),
-    ...(ppr && { profilePolicyRules: decodeBitString(ppr) }),
-    ...(ssd && { serviceSpecificDataStoredInEuicc: decodeVendorSpecificExtension(ssd, T.serviceSpecificDataStoredInEuicc) }),
-  };
+  // Built imperatively: object spreads of optional fields cost several microseconds per profile.
+  const out: { -readonly [K in keyof ProfileInfo]: ProfileInfo[K] } = {};
+  if (iccid) out.iccid = iccidOf(iccid, w);
+  if (isdpAid) out.isdpAid = expectLength(isdpAid, 1, 16, 'ProfileInfo.isdpAid');
+  if (state) out.profileState = integerOf(state);
+  if (nick) out.profileNickname = utf8MaxBytes(nick, 64, 'ProfileInfo.profileNickname');
+  if (spn) out.serviceProviderName = utf8MaxChars(spn, 32, 'ProfileInfo.serviceProviderName');
+  if (name) out.profileName = utf8MaxChars(name, 64, 'ProfileInfo.profileName');
+  if (iconType) out.iconType = integerOf(iconType);
+  if (icon) out.icon = expectLength(icon, 0, 1024, 'ProfileInfo.icon');
+  if (cls) out.profileClass = integerOf(cls);
+  if (nci) out.notificationConfigurationInfo = decodeNotificationConfigurationInfoList(nci);
+  if (owner) out.profileOwner = decodeOperatorId(owner, T.profileOwner);
+  if (dp) out.dpProprietaryData = decodeDpProprietaryData(dp);
+  if (ppr) out.profilePolicyRules = decodeBitString(ppr);
+  if (ssd) out.serviceSpecificDataStoredInEuicc = decodeVendorSpecificExtension(ssd, T.serviceSpecificDataStoredInEuicc);
+  return out;
 }
 
 // ---------------------------------------------------------------------------------- ProfileInfoListResponse
