@@ -25,3 +25,9 @@ export function withoutRaw<T>(x: T): T {
   }
   return x;
 }
+
+/** Run `fn`, require an Asn1Error and return its code and offset (for `toEqual` checks). */
+export function codeOf(fn: () => unknown): { code: string; offset: number } {
+  const e = expectAsn1Error(fn);
+  return { code: e.code, offset: e.offset };
+}

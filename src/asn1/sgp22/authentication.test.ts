@@ -39,20 +39,12 @@ import {
   type PrepareDownloadResponse,
 } from './authentication.js';
 import type { EUICCInfo2 } from './euicc-info.js';
+import { codeOf } from '../../../test/support/asn1-assert.js';
 
 const h = fromHex;
 const TID = h('b0de55fbc632475d8a88829ae763a183'); // trace transactionId B0DE55FB…A183
 const PKID = h('f54172bdf98a95d65cbeb88a38a1c11d800a85c3');
 
-function codeOf(f: () => unknown): { code: string; offset: number } {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof Asn1Error) return { code: e.code, offset: e.offset };
-    throw e;
-  }
-  throw new Error('did not throw');
-}
 
 /** A syntactically valid stand-in certificate for synthetic round trips (SEQUENCE of one INTEGER). */
 const FAKE_CERT = h('3003020101');

@@ -24,18 +24,10 @@ import {
   type BoundProfilePackage,
   type InitialiseSecureChannelRequest,
 } from './bpp.js';
+import { codeOf } from '../../../test/support/asn1-assert.js';
 
 const h = fromHex;
 
-function codeOf(f: () => unknown): { code: string; offset: number } {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof Asn1Error) return { code: e.code, offset: e.offset };
-    throw e;
-  }
-  throw new Error('did not throw');
-}
 
 const isc: InitialiseSecureChannelRequest = {
   remoteOpId: RemoteOpIdValue.installBoundProfilePackage,

@@ -17,21 +17,13 @@ import {
   euiccCancelSessionSignatureInput,
   type CancelSessionResponse,
 } from './cancel-session.js';
+import { codeOf } from '../../../test/support/asn1-assert.js';
 
 const h = fromHex;
 const TID = h('b0de55fbc632475d8a88829ae763a183'); // trace transactionId
 // SM-DP+ OID of the SGP.26 DPauth test certificate: subjectAltName registeredID 88 03 88 37 0a = 2.999.10
 const SMDP_OID = '2.999.10';
 
-function codeOf(f: () => unknown): { code: string; offset: number } {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof Asn1Error) return { code: e.code, offset: e.offset };
-    throw e;
-  }
-  throw new Error('did not throw');
-}
 
 describe('cancel-session', () => {
   it('CancelSessionRequest: tags 80/81 and round trip (unknown reasons kept)', () => {

@@ -28,20 +28,12 @@ import {
   type DeviceInfo,
   type EUICCInfo2,
 } from './euicc-info.js';
+import { codeOf } from '../../../test/support/asn1-assert.js';
 
 const h = fromHex;
 const PKID_NIST = h('f54172bdf98a95d65cbeb88a38a1c11d800a85c3'); // reference README: SGP.26 CI SKI (NIST)
 const PKID_OTHER = h('c0bc70ba36929d43b467ff57570530e57ab8fcd8');
 
-function codeOf(f: () => unknown): { code: string; offset: number } {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof Asn1Error) return { code: e.code, offset: e.offset };
-    throw e;
-  }
-  throw new Error('did not throw');
-}
 
 const fullInfo2: EUICCInfo2 = {
   profileVersion: '2.3.1',
