@@ -4,6 +4,7 @@
  */
 import { benchCodec } from './codec.bench.js';
 import { benchCrypto } from './crypto.bench.js';
+import { benchEuicc } from './euicc.bench.js';
 
 const args = process.argv.slice(2);
 const seconds = Number(args[args.indexOf('--seconds') + 1] ?? 1) || 1;
@@ -12,6 +13,7 @@ const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefi
 const groups: Array<[string, (s: number) => void]> = [
   ['codec', benchCodec],
   ['crypto', benchCrypto],
+  ['euicc', benchEuicc],
 ];
 for (const [name, fn] of groups) {
   if (only && !name.startsWith(only)) continue;
