@@ -119,9 +119,10 @@ describe('SoftEuicc fault rules', () => {
     card.faults.add({ match: { ins: 0xaa }, action: { kind: 'disconnect' } });
     const transport = new VirtualTransport(card);
     expect(toHex(await transport.transmit(fromHex('0070000001')))).toBe('019000');
-    await expect(transport.transmit(fromHex('80AA0000'))).rejects.toBeInstanceOf(CardDisconnectedError);
+    // the transport maps the card's disconnect onto the LPA's typed transport error
+    await expect(transport.transmit(fromHex('80AA0000'))).rejects.toMatchObject({ name: 'TransportError', code: 'disconnected' });
     expect(transport.isOpen).toBe(false);
-    await expect(transport.transmit(fromHex('0070000001'))).rejects.toBeInstanceOf(CardDisconnectedError);
+    await expect(transport.transmit(fromHex('0070000001'))).rejects.toMatchObject({ name: 'TransportError', code: 'disconnected' });
   });
   it('kill: SIGKILLs the process that runs the card', () => {
     const root = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
@@ -157,8 +158,8 @@ describe('VirtualTransport', () => {
     // port 0 has its own channel 1, still closed
     const t0 = new VirtualTransport(card);
     expect(toHex(await t0.transmit(fromHex('01A4040C10A0000005591010FFFFFFFF8900000100')))).toBe('6881');
-    t1.close();
-    await expect(t1.transmit(fromHex('80AA0000'))).rejects.toBeInstanceOf(CardDisconnectedError);
+    await t1.close();
+    await expect(t1.transmit(fromHex('80AA0000'))).rejects.toMatchObject({ name: 'TransportError', code: 'closed' });
     expect(toHex(await t0.transmit(fromHex('80AA0000')))).toBe('9000');
     expect(() => new VirtualTransport(card, 2)).toThrow(RangeError);
   });

@@ -1,12 +1,17 @@
 /**
- * In-process APDU transport to a {@link SoftEuicc} (the embedded default card of the LPA).
- * Each transmit goes through the card's transmitAsync (so delay/disconnect fault rules apply).
- * After a disconnect (fault) or close(), every transmit rejects with {@link CardDisconnectedError}.
+ * In-process APDU transport to a {@link SoftEuicc} (the embedded default card of the LPA), implementing
+ * {@link ApduTransport}. Each transmit goes through the card's transmitAsync (so delay/disconnect fault
+ * rules apply). A `disconnect` fault (CardDisconnectedError) becomes TransportError('disconnected') and
+ * the transport stays down; after close(), every transmit rejects with TransportError('closed').
+ * A per-APDU `timeoutMs` gives TransportError('timeout') (the card itself has already processed the APDU).
  */
 import { CardDisconnectedError, type SoftEuicc } from '../../euicc/card.js';
+import { TransportError, type ApduTransport, type TransportCapabilities } from '../transport.js';
 
-export class VirtualTransport {
+export class VirtualTransport implements ApduTransport {
   private closed = false;
+  private disconnected = false;
+  readonly capabilities: TransportCapabilities;
 
   constructor(
     readonly card: SoftEuicc,
@@ -15,24 +20,42 @@ export class VirtualTransport {
     if (!Number.isInteger(port) || port < 0 || port >= card.config.ports) {
       throw new RangeError(`port ${port} out of range 0..${card.config.ports - 1}`);
     }
+    const ext = card.config.extendedLength;
+    this.capabilities = { extendedLength: ext, maxCommandData: ext ? 65535 : 255 };
   }
 
   get isOpen(): boolean {
-    return !this.closed;
+    return !this.closed && !this.disconnected;
   }
 
-  async transmit(apdu: Uint8Array): Promise<Uint8Array> {
-    if (this.closed) throw new CardDisconnectedError('transport closed');
+  async transmit(apdu: Uint8Array, options: { timeoutMs?: number } = {}): Promise<Uint8Array> {
+    if (this.closed) throw new TransportError('closed', 'transport closed');
+    if (this.disconnected) throw new TransportError('disconnected', 'card disconnected');
+    const p = this.card.transmitAsync(apdu, this.port).catch((e: unknown) => {
+      if (e instanceof CardDisconnectedError) {
+        this.disconnected = true;
+        throw new TransportError('disconnected', e.message, { cause: e });
+      }
+      throw new TransportError('protocol', `card failure: ${(e as Error).message}`, { cause: e });
+    });
+    const ms = options.timeoutMs;
+    if (ms === undefined) return p;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      return await this.card.transmitAsync(apdu, this.port);
-    } catch (e) {
-      if (e instanceof CardDisconnectedError) this.closed = true;
-      throw e;
+      return await Promise.race([
+        p,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new TransportError('timeout', `no answer within ${ms} ms`)), ms);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      p.catch(() => undefined);
     }
   }
 
-  /** End the connection (the card itself stays usable for other transports). */
-  close(): void {
+  /** End the connection (the card itself stays usable for other transports). Idempotent. */
+  async close(): Promise<void> {
     this.closed = true;
   }
 }
