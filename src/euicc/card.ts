@@ -20,7 +20,8 @@
  *   GET RESPONSE (`xC0 00 00 Le`, any class whose channel bits match), at most Ne per GET RESPONSE; the
  *   last part ends with 9000, earlier parts with 61xx. Any other command on the channel drops them.
  * - TERMINAL CAPABILITY (80 AA): 9000.
- * - Proprietary OS-update commands (osu.ts): class 8x/Cx, INS in OSU_INS.
+ * - Proprietary OS-update commands (osu.ts): class 8x/Cx, INS in OSU_INS, with ISD-R selected on the channel
+ *   (nothing selected 6985, ECASD 6D00, as STORE DATA).
  * Faults never escape {@link SoftEuicc.transmit}: every input gets at least a status word, except a
  * `disconnect` fault rule, which throws {@link CardDisconnectedError} on purpose.
  */
@@ -48,6 +49,7 @@ import { ES10B_HANDLERS } from './es10b.js';
 import { ES10C_HANDLERS } from './es10c.js';
 import { NOTIFICATION_HANDLERS } from './notifications.js';
 import { RAT_HANDLERS } from './rat.js';
+import { CRL_HANDLERS } from './crl.js';
 import { loadBppSegment } from './bpp.js';
 import { OSU_INS, handleOsuApdu } from './osu.js';
 
@@ -135,7 +137,7 @@ function swOnly(sw: number): Uint8Array {
 
 function mergeTables(): Map<number, Es10Handler> {
   const all = new Map<number, Es10Handler>();
-  for (const t of [ES10A_HANDLERS, ES10B_HANDLERS, ES10C_HANDLERS, NOTIFICATION_HANDLERS, RAT_HANDLERS]) {
+  for (const t of [ES10A_HANDLERS, ES10B_HANDLERS, ES10C_HANDLERS, NOTIFICATION_HANDLERS, RAT_HANDLERS, CRL_HANDLERS]) {
     if (!t) continue;
     for (const [tag, h] of t) all.set(tag, h);
   }
@@ -376,6 +378,9 @@ export class SoftEuicc {
         throw new ApduError(SW.CLA_NOT_SUPPORTED, 'interindustry command with a proprietary class');
       default:
         if (this.osuIns.has(cmd.ins)) {
+          // The OS-update commands belong to the ISD-R (osu.ts): like STORE DATA, they need it selected.
+          if (ch.selected === undefined) throw new ApduError(SW.CONDITIONS_NOT_SATISFIED, 'no application selected');
+          if (ch.selected !== 'isdr') throw new ApduError(SW.INS_NOT_SUPPORTED, 'the selected application has no OS-update commands');
           const r = handleOsuApdu(cmd, { card: this.runtime, port, channel: cls.channel });
           if (r.sw === SW.OK) return this.respond(ch, cmd.le, r.data);
           return buildResponse(r.data, validSw(r.sw));

@@ -17,6 +17,8 @@
  *   check the confirmation code). A hashCc sent with ccRequiredFlag FALSE is ignored (not copied).
  * - bppEuiccOtpk names a retained one-time key pair (see CancelSession): it is reused; when the card no
  *   longer has it, a fresh pair is generated (the SM-DP+ then sees a different euiccOtpk).
+ * - A server certificate (CERT.DPauth / DSauth / DPpb) listed by a CRL loaded with LoadCRL (crl.ts) is refused as
+ *   invalidCertificate(1).
  * - CancelSession: the current session is the prepared download, else the authenticated server. After
  *   postponed(1) / timeout(2) the one-time key pair is retained (at most {@link MAX_RETAINED_OTKS}, oldest
  *   dropped first) for a retry with bppEuiccOtpk.
@@ -61,6 +63,7 @@ import type { Certificate } from '../crypto/x509.js';
 import { bytesEqual, concatBytes, toHex } from '../util/hex.js';
 import type { CardRuntime, Es10Context, Es10Handler, Es10HandlerTable } from './types.js';
 import type { RspSession } from './session.js';
+import { isRevoked } from './crl.js';
 
 /** How many one-time key pairs CancelSession keeps for a retry. */
 export const MAX_RETAINED_OTKS = 4;
@@ -105,7 +108,7 @@ function uintBytes(n: number, size: number): Uint8Array {
  * 82 free non-volatile memory (4 bytes), 83 free volatile memory (2 bytes), as real cards send them.
  */
 export function extCardResource(card: CardRuntime): Uint8Array {
-  const profiles = card.store.listProfiles().length;
+  const profiles = card.store.listProfileHeaders().length;
   const freeNv = Math.max(0, card.config.totalMemory - card.store.usedMemory());
   return new Uint8Array([
     ...encodeTlv(0x81, uintBytes(profiles, 1)),
@@ -116,7 +119,7 @@ export function extCardResource(card: CardRuntime): Uint8Array {
 
 /** The card's EUICCInfo2 as of now (free memory shrinks as profiles are installed). */
 export function euiccInfo2Of(card: CardRuntime): EUICCInfo2 {
-  const rsp: number[] = [RspCapability.additionalProfile];
+  const rsp: number[] = [RspCapability.additionalProfile, RspCapability.crlSupport];
   if (card.config.testProfileSupport) rsp.push(RspCapability.testProfileSupport);
   return {
     profileVersion: card.config.profileVersion,
@@ -164,6 +167,8 @@ function checkServerCert(card: CardRuntime, der: Uint8Array, roles: readonly Ser
   for (const role of roles) {
     try {
       const result = verifyServerCertificate({ trustedCis: verificationCis(card), cert: der, role, checkDates: false });
+      // A certificate listed by a CRL loaded with LoadCRL (crl.ts) is refused like an invalid one.
+      if (isRevoked(card, result.cert)) return { ok: false, code: 'certificate' };
       return { ok: true, result };
     } catch (e) {
       const c = classify(e);

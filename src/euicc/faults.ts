@@ -12,7 +12,19 @@
  * response back (transmitAsync only; ignored, and not counted, by the synchronous transmit); `disconnect`
  * powers the card off and throws {@link CardDisconnectedError}; `kill` sends SIGKILL to this process
  * (crash-consistency tests run the card in a child process).
+ *
+ * Usage (rules are given at creation, `SoftEuicc.create(path, { identity, faults: [...] })`, or added later
+ * with `card.faults.add(rule)` / `remove(rule)` / `clear()`):
+ * ```ts
+ * card.faults.add({ match: { ins: 0xe2, nth: 3 }, action: { kind: 'sw', sw: 0x6f00 } }); // 3rd STORE DATA APDU fails
+ * card.faults.add(resultFault(0xbf31, 5));               // EnableProfile answers catBusy(5), the card does nothing
+ * card.faults.add(resultFault(0xbf38, 2, { nth: 1 }));   // first AuthenticateServer: invalidSignature(2)
+ * card.faults.add({ match: { es10Tag: 0xbf2d }, action: { kind: 'delay', ms: 500 } }); // slow GetProfilesInfo
+ * card.faults.add({ match: { es10Tag: 0xbf36 }, action: { kind: 'disconnect' } });    // cut the link at LoadBPP
+ * ```
  */
+import { encodeInteger } from '../asn1/der.js';
+import { encodeTlv } from '../asn1/tlv.js';
 
 export type FaultAction =
   | { readonly kind: 'sw'; readonly sw: number }
@@ -103,4 +115,38 @@ export class FaultSet {
     }
     return fired;
   }
+}
+
+/** ES10 functions whose response is `<tag> { 80 result }` (Enable, Disable, Delete, MemoryReset, SetNickname, SetDefaultDpAddress, NotificationSent). */
+const SIMPLE_RESULT_TAGS: ReadonlySet<number> = new Set([0xbf31, 0xbf32, 0xbf33, 0xbf34, 0xbf29, 0xbf3f, 0xbf30]);
+/** ES10 functions whose error is `<tag> { 81 error }` (GetProfilesInfo, ListNotification, RetrieveNotificationsList, CancelSession, LoadCRL). */
+const ERROR_81_TAGS: ReadonlySet<number> = new Set([0xbf2d, 0xbf28, 0xbf2b, 0xbf41, 0xbf35]);
+/** ES10 functions whose error is `<tag> { A1 { 80 transactionId, 02 code } }` (AuthenticateServer, PrepareDownload). */
+const TRANSACTION_ERROR_TAGS: ReadonlySet<number> = new Set([0xbf38, 0xbf21]);
+
+/**
+ * The complete ES10 response carrying result / error `code` for the function with request tag `es10Tag`:
+ * `<tag> {80 code}` for the functions with a result value, `<tag> {81 code}` for those with an error choice,
+ * `<tag> {A1 {80 transactionId, 02 code}}` for AuthenticateServer / PrepareDownload (transactionId default
+ * 16 zero bytes). Throws RangeError for other tags (use a `result` action with your own bytes).
+ */
+export function es10ResultResponse(es10Tag: number, code: number, transactionId: Uint8Array = new Uint8Array(16)): Uint8Array {
+  if (!Number.isInteger(code) || code < 0 || code > 0x7fffffff) throw new RangeError(`result code ${code} invalid`);
+  if (SIMPLE_RESULT_TAGS.has(es10Tag)) return encodeTlv(es10Tag, encodeInteger(0x80, code));
+  if (ERROR_81_TAGS.has(es10Tag)) return encodeTlv(es10Tag, encodeInteger(0x81, code));
+  if (TRANSACTION_ERROR_TAGS.has(es10Tag)) return encodeTlv(es10Tag, encodeTlv(0xa1, [encodeTlv(0x80, transactionId), encodeInteger(0x02, code)]));
+  throw new RangeError(`no result code in the response of ES10 tag ${es10Tag.toString(16)}`);
+}
+
+/**
+ * A rule making the ES10 function `es10Tag` answer result / error `code` (with 9000) instead of running: the
+ * card state does not change. `match` may add `nth` and `port`.
+ */
+export function resultFault(
+  es10Tag: number,
+  code: number,
+  match: Omit<FaultMatch, 'es10Tag' | 'ins'> = {},
+  transactionId?: Uint8Array,
+): FaultRule {
+  return { match: { ...match, es10Tag }, action: { kind: 'result', response: es10ResultResponse(es10Tag, code, transactionId) } };
 }
