@@ -5,7 +5,7 @@
  * as a ratio.
  */
 import { performance } from 'node:perf_hooks';
-import { ApduChannel } from '../src/apdu/channel.js';
+import { ApduChannel, ISDR_AID } from '../src/apdu/channel.js';
 import type { ApduTransport } from '../src/apdu/transport.js';
 import type { SoftEuicc } from '../src/euicc/card.js';
 import { disableProfile, enableProfile, getProfilesInfo } from '../src/lpa/es10c.js';
@@ -57,7 +57,10 @@ export async function benchLpaOver(name: string, transport: ApduTransport, card:
     // the same command APDUs, sent back to back without the LPA (no parsing, no channel logic)
     const raw = percentiles(
       await timeIt(async () => {
+        // a channel transport (AT+CCHO) opens and closes the channel with its own commands, not APDUs
+        const opened = transport.openLogicalChannel ? await transport.openLogicalChannel(ISDR_AID) : undefined;
         for (const a of apdus) await transport.transmit(a);
+        if (opened) await transport.closeLogicalChannel!(opened.channel);
       }, seconds),
     );
     emit({
