@@ -1,10 +1,11 @@
-/** The LPA figures over each transport that can run here (virtual always; AT when socat is present). */
+/** The LPA figures over each transport that can run here (virtual always; AT with socat; PC/SC with pcscd + vpcd). */
 import { AtTransport } from '../src/apdu/transports/at.js';
 import { VirtualTransport } from '../src/apdu/transports/virtual.js';
 import { SoftEuicc } from '../src/euicc/card.js';
 import { createIdentity } from '../src/euicc/identity.js';
 import { SOCAT, SimulatedModem } from '../test/support/at-modem.js';
 import { benchAt } from './at.bench.js';
+import { benchPcsc } from './pcsc.bench.js';
 import { benchLpaOver } from './lpa.bench.js';
 
 export async function benchLpa(seconds: number): Promise<void> {
@@ -28,4 +29,5 @@ export async function benchLpa(seconds: number): Promise<void> {
     }
   }
   await benchAt(seconds);
+  await benchPcsc(seconds, (t, card) => benchLpaOver('pcsc', t, card, seconds));
 }

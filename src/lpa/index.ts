@@ -6,3 +6,51 @@ export { decodePlmn, encodePlmn, type Es10Outcome, type Plmn, type ProfileId } f
 export * from './es10a.js';
 export * from './es10b.js';
 export * from './es10c.js';
+// ES9+ network side and the download flow (issue 5)
+export {
+  RspHttpClient,
+  RspHttpError,
+  ADMIN_PROTOCOL,
+  USER_AGENT,
+  type JsonObject,
+  type JsonValue,
+  type RspHttpClientOptions,
+  type RspHttpErrorKind,
+  type RspHttpTimeouts,
+  type RspPostOptions,
+} from './http.js';
+export {
+  Es9pClient,
+  Es9pResponseError,
+  ES9P_PREFIX,
+  type Es9pFunction,
+  type InitiateAuthenticationResult,
+  type AuthenticateClientResult,
+  type GetBoundProfilePackageResult,
+} from './es9p.js';
+export {
+  ResultCode,
+  LpaError,
+  LpaCheckError,
+  Es10DownloadError,
+  mapFailure,
+  statusCodeToResultCode,
+  resultCodeName,
+  type ResultCodeName,
+  type LpaCheck,
+  type MappingContext,
+  type MappedFailure,
+} from './result-codes.js';
+export {
+  downloadProfile,
+  cancelDownload,
+  runningDownloads,
+  checkPolicyRules,
+  confirmationCodeHash,
+  type DownloadOptions,
+  type DownloadResult,
+  type DownloadProgress,
+  type DownloadStep,
+  type DownloadTimeouts,
+  type ProfileMetadata,
+} from './download.js';

@@ -1,0 +1,666 @@
+/**
+ * SM-DP+ inventory in SQLite (better-sqlite3): profiles (UPP + metadata + state), orders (matchingId, EID
+ * binding, confirmation-code hash, retry counters, expiry), download sessions (transactionId, EID, state,
+ * expiry, the eUICC/EUM certificates kept until the PIR arrives) and the notifications received.
+ *
+ * Profile states (SGP22-NOTES §5.5): available → allocated (→ linked when an EID is given) → confirmed →
+ * released → downloaded → installed | error; cancelOrder sets available or unavailable. Every state change
+ * is one SQL statement or transaction, so a restart (reopening the same file) loses nothing, and a profile
+ * is linked to at most one order: a downloaded or installed profile is never issued to another eUICC.
+ *
+ * The confirmation code is never stored: only SHA-256(CC), the inner hash of hashCc (SGP22-NOTES §4.3).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { iccidFromPackage } from '../asn1/saip.js';
+import {
+  NotificationEventBit,
+  type NotificationConfigurationInformation,
+  type OperatorId,
+  type StoreMetadataRequest,
+} from '../asn1/sgp22/metadata.js';
+import { encodeIccid } from '../util/bcd.js';
+import { fromBase64, toBase64, utf8 } from '../util/hex.js';
+
+export type ProfileState = 'available' | 'allocated' | 'linked' | 'confirmed' | 'released' | 'downloaded' | 'installed' | 'error' | 'unavailable';
+export type OrderState = 'active' | 'done' | 'failed' | 'cancelled';
+export type SessionState = 'initiated' | 'authenticated' | 'bpp-issued';
+export type NotificationEventName = 'install' | 'enable' | 'disable' | 'delete';
+
+/** A failure with an SGP.22 subject/reason code pair (SGP22-NOTES §5.2), for ES2+ and ES9+ answers. */
+export class InventoryError extends Error {
+  override readonly name = 'InventoryError';
+  constructor(
+    readonly subjectCode: string,
+    readonly reasonCode: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Profile metadata as stored (the parts of StoreMetadataRequest the operator chooses). */
+export type ProfileMetadataInput = Partial<Omit<StoreMetadataRequest, 'iccid' | 'raw'>> & { profileType?: string };
+
+export interface ProfileRecord {
+  iccid: string;
+  state: ProfileState;
+  profileType?: string;
+  eid?: string;
+  matchingId?: string;
+  uppSize: number;
+}
+
+export interface OrderRecord {
+  matchingId: string;
+  iccid: string;
+  eid?: string;
+  state: OrderState;
+  ccRequired: boolean;
+  ccFailures: number;
+  attempts: number;
+  maxAttempts: number;
+  expiresAt?: number;
+  createdAt: number;
+}
+
+export interface SessionRecord {
+  transactionId: string;
+  state: SessionState;
+  createdAt: number;
+  expiresAt: number;
+  euiccChallenge: Uint8Array;
+  serverChallenge: Uint8Array;
+  ciPkid: Uint8Array;
+  eid?: string;
+  matchingId?: string;
+  iccid?: string;
+  euiccCert?: Uint8Array;
+  eumCert?: Uint8Array;
+  smdpSignature2?: Uint8Array;
+  ccRequired: boolean;
+  euiccOtpk?: Uint8Array;
+  bpp?: Uint8Array;
+  /** SHA-256 of the last authenticateClient request payload and the JSON answered (idempotent retry). */
+  acRequestHash?: Uint8Array;
+  acResponse?: string;
+}
+
+export interface ReceivedNotification {
+  seqNumber: number;
+  event: NotificationEventName;
+  iccid?: string;
+  eid: string;
+  success?: boolean;
+  transactionId?: string;
+  verified: boolean;
+  receivedAt: number;
+}
+
+export interface InventoryOptions {
+  /** Clock (ms), default Date.now. */
+  now?: () => number;
+}
+
+interface ProfileRow {
+  iccid: string;
+  upp: Buffer;
+  metadata: string;
+  profile_type: string | null;
+  state: ProfileState;
+  eid: string | null;
+  matching_id: string | null;
+}
+interface OrderRow {
+  matching_id: string;
+  iccid: string;
+  eid: string | null;
+  cc_hash: Buffer | null;
+  cc_failures: number;
+  attempts: number;
+  max_attempts: number;
+  state: OrderState;
+  expires_at: number | null;
+  created_at: number;
+}
+interface SessionRow {
+  transaction_id: string;
+  state: SessionState;
+  created_at: number;
+  expires_at: number;
+  euicc_challenge: Buffer;
+  server_challenge: Buffer;
+  ci_pkid: Buffer;
+  eid: string | null;
+  matching_id: string | null;
+  iccid: string | null;
+  euicc_cert: Buffer | null;
+  eum_cert: Buffer | null;
+  smdp_signature2: Buffer | null;
+  cc_required: number;
+  euicc_otpk: Buffer | null;
+  bpp: Buffer | null;
+  ac_request_hash: Buffer | null;
+  ac_response: string | null;
+}
+interface NotificationRow {
+  seq_number: number;
+  event: NotificationEventName;
+  iccid: string | null;
+  eid: string;
+  success: number | null;
+  transaction_id: string | null;
+  verified: number;
+  received_at: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS profiles (
+  iccid TEXT PRIMARY KEY, upp BLOB NOT NULL, metadata TEXT NOT NULL, profile_type TEXT,
+  state TEXT NOT NULL, eid TEXT, matching_id TEXT, updated_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS profiles_type_state ON profiles(profile_type, state);
+CREATE TABLE IF NOT EXISTS orders (
+  matching_id TEXT PRIMARY KEY, iccid TEXT NOT NULL, eid TEXT, cc_hash BLOB, cc_failures INTEGER NOT NULL DEFAULT 0,
+  attempts INTEGER NOT NULL DEFAULT 0, max_attempts INTEGER NOT NULL, state TEXT NOT NULL, expires_at INTEGER,
+  created_at INTEGER NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS orders_one_active ON orders(iccid) WHERE state = 'active';
+CREATE INDEX IF NOT EXISTS orders_eid ON orders(eid, state);
+CREATE TABLE IF NOT EXISTS sessions (
+  transaction_id TEXT PRIMARY KEY, state TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+  euicc_challenge BLOB NOT NULL, server_challenge BLOB NOT NULL, ci_pkid BLOB NOT NULL, eid TEXT, matching_id TEXT,
+  iccid TEXT, euicc_cert BLOB, eum_cert BLOB, smdp_signature2 BLOB, cc_required INTEGER NOT NULL DEFAULT 0,
+  euicc_otpk BLOB, bpp BLOB, ac_request_hash BLOB, ac_response TEXT);
+CREATE TABLE IF NOT EXISTS notifications (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, eid TEXT NOT NULL, seq_number INTEGER NOT NULL, event TEXT NOT NULL,
+  iccid TEXT, transaction_id TEXT, success INTEGER, verified INTEGER NOT NULL, received_at INTEGER NOT NULL, raw BLOB,
+  UNIQUE(eid, seq_number, event, verified));
+`;
+
+const b = (x: Buffer | null): Uint8Array | undefined => (x === null ? undefined : new Uint8Array(x));
+const buf = (x: Uint8Array | undefined): Buffer | null => (x === undefined ? null : Buffer.from(x));
+
+/** SHA-256 of the confirmation code (UTF-8): what the inventory keeps. */
+export function confirmationCodeHash(cc: string): Uint8Array {
+  return new Uint8Array(createHash('sha256').update(utf8(cc)).digest());
+}
+
+/** A random matchingId (AC_Token): 4 groups of 5 upper-case letters/digits. */
+export function generateMatchingId(): string {
+  const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+  const r = randomBytes(20);
+  let s = '';
+  for (let i = 0; i < 20; i++) {
+    if (i > 0 && i % 5 === 0) s += '-';
+    s += alphabet[r[i]! % alphabet.length];
+  }
+  return s;
+}
+
+function metadataToJson(m: ProfileMetadataInput): string {
+  const o: Record<string, unknown> = { ...m };
+  if (m.icon) o['icon'] = toBase64(m.icon);
+  if (m.profileOwner) {
+    o['profileOwner'] = {
+      mccMnc: toBase64(m.profileOwner.mccMnc),
+      ...(m.profileOwner.gid1 && { gid1: toBase64(m.profileOwner.gid1) }),
+      ...(m.profileOwner.gid2 && { gid2: toBase64(m.profileOwner.gid2) }),
+    };
+  }
+  delete o['serviceSpecificDataStoredInEuicc'];
+  delete o['serviceSpecificDataNotStoredInEuicc'];
+  return JSON.stringify(o);
+}
+
+interface StoredMetadata {
+  serviceProviderName?: string;
+  profileName?: string;
+  iconType?: number;
+  icon?: string;
+  profileClass?: number;
+  notificationConfigurationInfo?: NotificationConfigurationInformation[];
+  profileOwner?: { mccMnc: string; gid1?: string; gid2?: string };
+  profilePolicyRules?: number[];
+  profileType?: string;
+}
+
+export class SmdpInventory {
+  readonly db: Database.Database;
+  private readonly now: () => number;
+
+  constructor(path: string, opts: InventoryOptions = {}) {
+    const fresh = path !== ':memory:' && !existsSync(path);
+    this.db = new Database(path);
+    if (fresh) chmodSync(path, 0o600); // UPPs hold the profile's keys
+    if (path !== ':memory:') this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.exec(SCHEMA);
+    this.now = opts.now ?? Date.now;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  // -------------------------------------------------------------------------------------- profiles
+
+  /** Add a UPP; the ICCID is read from its ProfileHeader. A known ICCID → InventoryError 8.2.1/3.3. */
+  addProfile(upp: Uint8Array, metadata: ProfileMetadataInput = {}): { iccid: string } {
+    const iccid = iccidFromPackage(upp);
+    try {
+      this.db
+        .prepare('INSERT INTO profiles (iccid, upp, metadata, profile_type, state, updated_at) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(iccid, Buffer.from(upp), metadataToJson(metadata), metadata.profileType ?? null, 'available', this.now());
+    } catch (e) {
+      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new InventoryError('8.2.1', '3.3', `profile ${iccid} already exists`);
+      throw e;
+    }
+    return { iccid };
+  }
+
+  private profileRow(iccid: string): ProfileRow | undefined {
+    return this.db.prepare('SELECT * FROM profiles WHERE iccid = ?').get(iccid) as ProfileRow | undefined;
+  }
+
+  profileState(iccid: string): ProfileState {
+    const r = this.profileRow(iccid);
+    if (!r) throw new InventoryError('8.2.1', '3.9', `unknown ICCID ${iccid}`);
+    return r.state;
+  }
+
+  profile(iccid: string): ProfileRecord | undefined {
+    const r = this.profileRow(iccid);
+    if (!r) return undefined;
+    return {
+      iccid: r.iccid,
+      state: r.state,
+      uppSize: r.upp.length,
+      ...(r.profile_type !== null && { profileType: r.profile_type }),
+      ...(r.eid !== null && { eid: r.eid }),
+      ...(r.matching_id !== null && { matchingId: r.matching_id }),
+    };
+  }
+
+  profiles(): ProfileRecord[] {
+    const rows = this.db.prepare('SELECT iccid FROM profiles ORDER BY iccid').all() as { iccid: string }[];
+    return rows.map((r) => this.profile(r.iccid)!);
+  }
+
+  upp(iccid: string): Uint8Array {
+    const r = this.profileRow(iccid);
+    if (!r) throw new InventoryError('8.2.1', '3.9', `unknown ICCID ${iccid}`);
+    return new Uint8Array(r.upp);
+  }
+
+  /**
+   * The StoreMetadataRequest of a profile (profileMetadata of authenticateClient and the BPP's A1): ICCID
+   * in EF.ICCID form, SPN/name/class/icon/PPRs/owner as stored, and — unless configured — enable, disable
+   * and delete notifications addressed to `notificationAddress` (this SM-DP+).
+   */
+  storeMetadata(iccid: string, notificationAddress: string): StoreMetadataRequest {
+    const r = this.profileRow(iccid);
+    if (!r) throw new InventoryError('8.2.1', '3.9', `unknown ICCID ${iccid}`);
+    const m = JSON.parse(r.metadata) as StoredMetadata;
+    const nci = m.notificationConfigurationInfo ?? [
+      {
+        profileManagementOperation: [NotificationEventBit.notificationEnable, NotificationEventBit.notificationDisable, NotificationEventBit.notificationDelete],
+        notificationAddress,
+      },
+    ];
+    const owner: OperatorId | undefined = m.profileOwner && {
+      mccMnc: fromBase64(m.profileOwner.mccMnc),
+      ...(m.profileOwner.gid1 !== undefined && { gid1: fromBase64(m.profileOwner.gid1) }),
+      ...(m.profileOwner.gid2 !== undefined && { gid2: fromBase64(m.profileOwner.gid2) }),
+    };
+    return {
+      iccid: encodeIccid(iccid),
+      serviceProviderName: m.serviceProviderName ?? 'esimkit',
+      profileName: m.profileName ?? m.profileType ?? r.profile_type ?? `Profile ${iccid}`,
+      ...(m.iconType !== undefined && m.icon !== undefined && { iconType: m.iconType, icon: fromBase64(m.icon) }),
+      ...(m.profileClass !== undefined && { profileClass: m.profileClass }),
+      ...(nci.length > 0 && { notificationConfigurationInfo: nci }),
+      ...(owner && { profileOwner: owner }),
+      ...(m.profilePolicyRules !== undefined && m.profilePolicyRules.length > 0 && { profilePolicyRules: m.profilePolicyRules }),
+    };
+  }
+
+  private setProfile(iccid: string, state: ProfileState, eid?: string | null, matchingId?: string | null): void {
+    const sets = ['state = ?', 'updated_at = ?'];
+    const args: unknown[] = [state, this.now()];
+    if (eid !== undefined) {
+      sets.push('eid = ?');
+      args.push(eid);
+    }
+    if (matchingId !== undefined) {
+      sets.push('matching_id = ?');
+      args.push(matchingId);
+    }
+    this.db.prepare(`UPDATE profiles SET ${sets.join(', ')} WHERE iccid = ?`).run(...args, iccid);
+  }
+
+  // ---------------------------------------------------------------------------------------- ES2+ / orders
+
+  /** ES2+ downloadOrder: reserve a profile by ICCID or profile type → allocated (linked with an EID). */
+  downloadOrder(o: { iccid?: string; profileType?: string; eid?: string }): { iccid: string } {
+    return this.db.transaction(() => {
+      let row: ProfileRow | undefined;
+      if (o.iccid !== undefined) {
+        row = this.profileRow(o.iccid);
+        if (!row) throw new InventoryError('8.2.1', '3.9', `unknown ICCID ${o.iccid}`);
+        if (row.state !== 'available') throw new InventoryError('8.2.1', '3.3', `profile ${o.iccid} is ${row.state}`);
+        if (o.profileType !== undefined && row.profile_type !== o.profileType) {
+          throw new InventoryError('8.2.5', '3.8', `profile ${o.iccid} is not of type ${o.profileType}`);
+        }
+      } else if (o.profileType !== undefined) {
+        row = this.db.prepare("SELECT * FROM profiles WHERE profile_type = ? AND state = 'available' ORDER BY iccid LIMIT 1").get(o.profileType) as ProfileRow | undefined;
+        if (!row) {
+          const any = this.db.prepare('SELECT 1 FROM profiles WHERE profile_type = ? LIMIT 1').get(o.profileType);
+          throw any ? new InventoryError('8.2.5', '3.7', `no profile of type ${o.profileType} left`) : new InventoryError('8.2.5', '3.9', `unknown profile type ${o.profileType}`);
+        }
+      } else {
+        throw new InventoryError('1.3.1', '2.2', 'downloadOrder needs an ICCID or a profile type');
+      }
+      this.setProfile(row.iccid, o.eid !== undefined ? 'linked' : 'allocated', o.eid ?? null, null);
+      return { iccid: row.iccid };
+    })();
+  }
+
+  /**
+   * ES2+ confirmOrder: create the order (matchingId generated unless given; '' → no matchingId, EID
+   * required) → confirmed, or released with `releaseFlag`.
+   */
+  confirmOrder(o: {
+    iccid: string;
+    eid?: string;
+    matchingId?: string;
+    confirmationCode?: string;
+    releaseFlag: boolean;
+    maxAttempts?: number;
+    expiresAt?: Date | number;
+  }): { matchingId: string; eid?: string } {
+    return this.db.transaction(() => {
+      const row = this.profileRow(o.iccid);
+      if (!row) throw new InventoryError('8.2.1', '3.9', `unknown ICCID ${o.iccid}`);
+      if (row.state !== 'allocated' && row.state !== 'linked') throw new InventoryError('8.2.1', '3.5', `profile ${o.iccid} is ${row.state}`);
+      if (o.eid !== undefined && row.eid !== null && row.eid !== o.eid) throw new InventoryError('8.1.1', '3.10', 'another EID is linked to this profile');
+      const eid = o.eid ?? row.eid ?? undefined;
+      let mid = o.matchingId;
+      if (mid === '') {
+        if (eid === undefined) throw new InventoryError('8.1.1', '2.2', 'an empty matchingId needs an EID');
+        mid = `eid:${generateMatchingId()}`; // internal key; the eUICC sends no matchingId
+      }
+      mid ??= generateMatchingId();
+      if (this.db.prepare('SELECT 1 FROM orders WHERE matching_id = ?').get(mid)) throw new InventoryError('8.2.6', '3.3', 'matchingId already in use');
+      const exp = o.expiresAt instanceof Date ? o.expiresAt.getTime() : o.expiresAt;
+      this.db
+        .prepare('INSERT INTO orders (matching_id, iccid, eid, cc_hash, max_attempts, state, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(mid, o.iccid, eid ?? null, o.confirmationCode !== undefined ? Buffer.from(confirmationCodeHash(o.confirmationCode)) : null, o.maxAttempts ?? 5, 'active', exp ?? null, this.now());
+      this.setProfile(o.iccid, o.releaseFlag ? 'released' : 'confirmed', eid ?? null, mid);
+      return { matchingId: mid.startsWith('eid:') ? '' : mid, ...(eid !== undefined && { eid }) };
+    })();
+  }
+
+  /** ES2+ releaseProfile: confirmed → released. */
+  releaseProfile(iccid: string): void {
+    const row = this.profileRow(iccid);
+    if (!row) throw new InventoryError('8.2.1', '3.9', `unknown ICCID ${iccid}`);
+    if (row.state !== 'confirmed') throw new InventoryError('8.2.1', '3.5', `profile ${iccid} is ${row.state}`);
+    this.setProfile(iccid, 'released');
+  }
+
+  /** ES2+ cancelOrder: the order ends, the profile becomes available or unavailable. */
+  cancelOrder(o: { iccid: string; eid?: string; matchingId?: string; finalProfileStatusIndicator: 'Available' | 'Unavailable' }): void {
+    this.db.transaction(() => {
+      const row = this.profileRow(o.iccid);
+      if (!row) throw new InventoryError('8.2.1', '3.9', `unknown ICCID ${o.iccid}`);
+      if (['available', 'unavailable', 'downloaded', 'installed'].includes(row.state)) {
+        throw new InventoryError('8.2.1', '3.5', `profile ${o.iccid} is ${row.state}`);
+      }
+      if (o.eid !== undefined && row.eid !== null && o.eid !== row.eid) throw new InventoryError('8.1.1', '3.10', 'EID does not match the order');
+      if (o.matchingId !== undefined && row.matching_id !== null && o.matchingId !== row.matching_id) {
+        throw new InventoryError('8.2.6', '3.10', 'matchingId does not match the order');
+      }
+      this.db.prepare("UPDATE orders SET state = 'cancelled' WHERE iccid = ? AND state = 'active'").run(o.iccid);
+      this.db.prepare('DELETE FROM sessions WHERE iccid = ?').run(o.iccid);
+      this.setProfile(o.iccid, o.finalProfileStatusIndicator === 'Available' ? 'available' : 'unavailable', null, null);
+    })();
+  }
+
+  /**
+   * One call for tests and the admin CLI: downloadOrder + confirmOrder (released unless `release` is
+   * false). The activation code is `LPA:1$<address>$<matchingId>` (+ `$$1` with a confirmation code).
+   */
+  createOrder(o: {
+    iccid?: string;
+    profileType?: string;
+    eid?: string;
+    matchingId?: string;
+    confirmationCode?: string;
+    release?: boolean;
+    maxAttempts?: number;
+    expiresAt?: Date | number;
+  }): { matchingId: string; iccid: string } {
+    return this.db.transaction(() => {
+      const { iccid } = this.downloadOrder({
+        ...(o.iccid !== undefined && { iccid: o.iccid }),
+        ...(o.profileType !== undefined && { profileType: o.profileType }),
+        ...(o.eid !== undefined && { eid: o.eid }),
+      });
+      const r = this.confirmOrder({
+        iccid,
+        releaseFlag: o.release ?? true,
+        ...(o.eid !== undefined && { eid: o.eid }),
+        ...(o.matchingId !== undefined && { matchingId: o.matchingId }),
+        ...(o.confirmationCode !== undefined && { confirmationCode: o.confirmationCode }),
+        ...(o.maxAttempts !== undefined && { maxAttempts: o.maxAttempts }),
+        ...(o.expiresAt !== undefined && { expiresAt: o.expiresAt }),
+      });
+      return { matchingId: r.matchingId, iccid };
+    })();
+  }
+
+  private orderFromRow(r: OrderRow): OrderRecord {
+    return {
+      matchingId: r.matching_id,
+      iccid: r.iccid,
+      state: r.state,
+      ccRequired: r.cc_hash !== null,
+      ccFailures: r.cc_failures,
+      attempts: r.attempts,
+      maxAttempts: r.max_attempts,
+      createdAt: r.created_at,
+      ...(r.eid !== null && { eid: r.eid }),
+      ...(r.expires_at !== null && { expiresAt: r.expires_at }),
+    };
+  }
+
+  order(matchingId: string): OrderRecord | undefined {
+    const r = this.db.prepare('SELECT * FROM orders WHERE matching_id = ?').get(matchingId) as OrderRow | undefined;
+    return r && this.orderFromRow(r);
+  }
+
+  /** The active order of an EID without matchingId use (default SM-DP+), oldest first. */
+  activeOrderForEid(eid: string): OrderRecord | undefined {
+    const r = this.db.prepare("SELECT * FROM orders WHERE eid = ? AND state = 'active' ORDER BY created_at LIMIT 1").get(eid) as OrderRow | undefined;
+    return r && this.orderFromRow(r);
+  }
+
+  /** SHA-256(CC) of an order, or undefined. */
+  ccHash(matchingId: string): Uint8Array | undefined {
+    const r = this.db.prepare('SELECT cc_hash FROM orders WHERE matching_id = ?').get(matchingId) as { cc_hash: Buffer | null } | undefined;
+    return r ? b(r.cc_hash) : undefined;
+  }
+
+  /**
+   * authenticateClient: check the order can be downloaded by `eid` now and count the attempt; binds the
+   * EID to the order and profile on first use. Throws InventoryError with the ES9+ code.
+   */
+  beginDownload(matchingId: string, eid: string): { order: OrderRecord; iccid: string } {
+    return this.db.transaction(() => {
+      const r = this.db.prepare('SELECT * FROM orders WHERE matching_id = ?').get(matchingId) as OrderRow | undefined;
+      if (!r || r.state !== 'active') throw new InventoryError('8.2.6', '3.8', 'matchingId refused');
+      if (r.eid !== null && r.eid !== eid) throw new InventoryError('8.1.1', '3.8', 'EID does not match the order');
+      if (r.expires_at !== null && r.expires_at <= this.now()) throw new InventoryError('8.8.5', '4.10', 'download order expired');
+      if (r.attempts >= r.max_attempts) throw new InventoryError('8.8.5', '6.4', 'download order retries exceeded');
+      const p = this.profileRow(r.iccid);
+      if (!p) throw new InventoryError('8.2.6', '3.8', 'matchingId refused');
+      if (p.state === 'confirmed') throw new InventoryError('8.2', '1.2', 'profile not yet released');
+      if (p.state === 'downloaded' && p.eid !== eid) throw new InventoryError('8.1.1', '3.8', 'EID does not match the order');
+      if (p.state !== 'released' && p.state !== 'downloaded') throw new InventoryError('8.2.6', '3.8', `matchingId refused (profile ${p.state})`);
+      this.db.prepare('UPDATE orders SET attempts = attempts + 1, eid = ? WHERE matching_id = ?').run(eid, matchingId);
+      this.db.prepare('UPDATE profiles SET eid = ?, updated_at = ? WHERE iccid = ?').run(eid, this.now(), r.iccid);
+      return { order: this.orderFromRow({ ...r, attempts: r.attempts + 1, eid }), iccid: r.iccid };
+    })();
+  }
+
+  /** A wrong confirmation code: count it; at the limit the order fails and the profile goes to error. */
+  recordCcFailure(matchingId: string, limit: number): { failures: number; exhausted: boolean } {
+    return this.db.transaction(() => {
+      this.db.prepare('UPDATE orders SET cc_failures = cc_failures + 1 WHERE matching_id = ?').run(matchingId);
+      const r = this.db.prepare('SELECT cc_failures, iccid FROM orders WHERE matching_id = ?').get(matchingId) as { cc_failures: number; iccid: string } | undefined;
+      const failures = r?.cc_failures ?? 0;
+      const exhausted = failures >= limit;
+      if (exhausted && r) {
+        this.db.prepare("UPDATE orders SET state = 'failed' WHERE matching_id = ?").run(matchingId);
+        this.setProfile(r.iccid, 'error');
+      }
+      return { failures, exhausted };
+    })();
+  }
+
+  ccFailures(matchingId: string): number {
+    const r = this.db.prepare('SELECT cc_failures FROM orders WHERE matching_id = ?').get(matchingId) as { cc_failures: number } | undefined;
+    return r?.cc_failures ?? 0;
+  }
+
+  /** getBoundProfilePackage: released → downloaded for `eid` (idempotent for the same EID). */
+  markDownloaded(iccid: string, eid: string): void {
+    const res = this.db
+      .prepare("UPDATE profiles SET state = 'downloaded', eid = ?, updated_at = ? WHERE iccid = ? AND (state = 'released' OR (state = 'downloaded' AND eid = ?))")
+      .run(eid, this.now(), iccid, eid);
+    if (res.changes !== 1) throw new InventoryError('8.2', '3.7', `profile ${iccid} is not available for a new binding`);
+  }
+
+  /** Install result from the PIR: installed (order done) or error (order failed). */
+  markInstallResult(iccid: string, success: boolean): void {
+    this.db.transaction(() => {
+      this.setProfile(iccid, success ? 'installed' : 'error');
+      this.db.prepare(`UPDATE orders SET state = ? WHERE iccid = ? AND state = 'active'`).run(success ? 'done' : 'failed', iccid);
+    })();
+  }
+
+  /** A cancelled session: back to released (retry possible) or the order ends with the profile in error. */
+  releaseAfterCancel(iccid: string, retryable: boolean): void {
+    this.db.transaction(() => {
+      const p = this.profileRow(iccid);
+      if (!p || (p.state !== 'released' && p.state !== 'downloaded')) return;
+      if (retryable) {
+        this.setProfile(iccid, 'released');
+      } else {
+        this.setProfile(iccid, 'error');
+        this.db.prepare("UPDATE orders SET state = 'cancelled' WHERE iccid = ? AND state = 'active'").run(iccid);
+      }
+    })();
+  }
+
+  // -------------------------------------------------------------------------------------------- sessions
+
+  createSession(s: { transactionId: string; euiccChallenge: Uint8Array; serverChallenge: Uint8Array; ciPkid: Uint8Array; ttlMs: number }): void {
+    const now = this.now();
+    this.db
+      .prepare('INSERT INTO sessions (transaction_id, state, created_at, expires_at, euicc_challenge, server_challenge, ci_pkid) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(s.transactionId, 'initiated', now, now + s.ttlMs, Buffer.from(s.euiccChallenge), Buffer.from(s.serverChallenge), Buffer.from(s.ciPkid));
+  }
+
+  /** The session, or undefined when unknown or expired. */
+  session(transactionId: string): SessionRecord | undefined {
+    const r = this.db.prepare('SELECT * FROM sessions WHERE transaction_id = ?').get(transactionId) as SessionRow | undefined;
+    if (!r || r.expires_at <= this.now()) return undefined;
+    const o = <T>(k: string, v: T | undefined): Record<string, T> => (v === undefined ? {} : { [k]: v });
+    return {
+      transactionId: r.transaction_id,
+      state: r.state,
+      createdAt: r.created_at,
+      expiresAt: r.expires_at,
+      euiccChallenge: new Uint8Array(r.euicc_challenge),
+      serverChallenge: new Uint8Array(r.server_challenge),
+      ciPkid: new Uint8Array(r.ci_pkid),
+      ccRequired: r.cc_required === 1,
+      ...o('eid', r.eid ?? undefined),
+      ...o('matchingId', r.matching_id ?? undefined),
+      ...o('iccid', r.iccid ?? undefined),
+      ...o('euiccCert', b(r.euicc_cert)),
+      ...o('eumCert', b(r.eum_cert)),
+      ...o('smdpSignature2', b(r.smdp_signature2)),
+      ...o('euiccOtpk', b(r.euicc_otpk)),
+      ...o('bpp', b(r.bpp)),
+      ...o('acRequestHash', b(r.ac_request_hash)),
+      ...o('acResponse', r.ac_response ?? undefined),
+    };
+  }
+
+  /** Session after a successful authenticateClient. */
+  authenticateSession(
+    transactionId: string,
+    s: { eid: string; matchingId: string; iccid: string; euiccCert: Uint8Array; eumCert: Uint8Array; smdpSignature2: Uint8Array; ccRequired: boolean; acRequestHash: Uint8Array; acResponse: string },
+  ): void {
+    this.db
+      .prepare(
+        "UPDATE sessions SET state = 'authenticated', eid = ?, matching_id = ?, iccid = ?, euicc_cert = ?, eum_cert = ?, smdp_signature2 = ?, cc_required = ?, ac_request_hash = ?, ac_response = ? WHERE transaction_id = ?",
+      )
+      .run(s.eid, s.matchingId, s.iccid, Buffer.from(s.euiccCert), Buffer.from(s.eumCert), Buffer.from(s.smdpSignature2), s.ccRequired ? 1 : 0, Buffer.from(s.acRequestHash), s.acResponse, transactionId);
+  }
+
+  /** Session after getBoundProfilePackage: the BPP is kept for a retry within the session. */
+  bppIssued(transactionId: string, euiccOtpk: Uint8Array, bpp: Uint8Array): void {
+    this.db.prepare("UPDATE sessions SET state = 'bpp-issued', euicc_otpk = ?, bpp = ? WHERE transaction_id = ?").run(buf(euiccOtpk), buf(bpp), transactionId);
+  }
+
+  /** Issue the BPP atomically: profile → downloaded and the session keeps the BPP. */
+  issueBpp(transactionId: string, iccid: string, eid: string, euiccOtpk: Uint8Array, bpp: Uint8Array): void {
+    this.db.transaction(() => {
+      this.markDownloaded(iccid, eid);
+      this.bppIssued(transactionId, euiccOtpk, bpp);
+    })();
+  }
+
+  deleteSession(transactionId: string): void {
+    this.db.prepare('DELETE FROM sessions WHERE transaction_id = ?').run(transactionId);
+  }
+
+  /** Drop expired sessions; those that never got a BPP release nothing (the profile stayed released). */
+  purgeExpiredSessions(): number {
+    return this.db.prepare('DELETE FROM sessions WHERE expires_at <= ?').run(this.now()).changes;
+  }
+
+  sessionCount(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM sessions').get() as { n: number }).n;
+  }
+
+  // --------------------------------------------------------------------------------------- notifications
+
+  /** Record a notification; a repeated (eid, seqNumber, event) is kept once. Returns false for a repeat. */
+  recordNotification(n: { eid: string; seqNumber: number; event: NotificationEventName; iccid?: string; success?: boolean; transactionId?: string; verified: boolean; raw: Uint8Array }): boolean {
+    const res = this.db
+      .prepare('INSERT OR IGNORE INTO notifications (eid, seq_number, event, iccid, transaction_id, success, verified, received_at, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(n.eid, n.seqNumber, n.event, n.iccid ?? null, n.transactionId ?? null, n.success === undefined ? null : n.success ? 1 : 0, n.verified ? 1 : 0, this.now(), Buffer.from(n.raw));
+    return res.changes === 1;
+  }
+
+  /** Notifications received and verified (with `includeUnverified`, also those whose signature failed). */
+  receivedNotifications(opts: { includeUnverified?: boolean } = {}): ReceivedNotification[] {
+    const rows = this.db
+      .prepare(`SELECT * FROM notifications ${opts.includeUnverified ? '' : 'WHERE verified = 1'} ORDER BY id`)
+      .all() as NotificationRow[];
+    return rows.map((r) => ({
+      seqNumber: r.seq_number,
+      event: r.event,
+      eid: r.eid,
+      verified: r.verified === 1,
+      receivedAt: r.received_at,
+      ...(r.iccid !== null && { iccid: r.iccid }),
+      ...(r.success !== null && { success: r.success === 1 }),
+      ...(r.transaction_id !== null && { transactionId: r.transaction_id }),
+    }));
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * The reference SM-DP+ over HTTPS (fastify): ES9+ at /gsma/rsp2/es9plus/<function> with the headers and
+ * JSON bodies of SGP22-NOTES §5 (Content-Type application/json, X-Admin-Protocol gsma/rsp/v2.x.y; HTTP 200
+ * with header.functionExecutionStatus, 204 for handleNotification). Inventory and sessions in SQLite.
+ *
+ * Other interfaces (ES2+, admin) can be added with the `register` hook before the server listens.
+ */
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { AddressInfo } from 'node:net';
+import { ES9P_FUNCTIONS, Es9pService, failedBody, type Es9pFunction } from './es9p.js';
+import { hostOfAddress, type SmdpIdentity } from './identity.js';
+import { SmdpInventory } from './inventory.js';
+
+export const ES9P_PREFIX = '/gsma/rsp2/es9plus/';
+/** X-Admin-Protocol this server answers with. */
+export const ADMIN_PROTOCOL = 'gsma/rsp/v2.2.0';
+const ADMIN_PROTOCOL_RE = /^gsma\/rsp\/v2\.\d+\.\d+$/;
+const JSON_CT_RE = /^application\/json\s*(;.*)?$/i;
+const BODY_LIMIT = 1024 * 1024;
+
+export interface SmdpServerOptions {
+  identity: SmdpIdentity;
+  /** SQLite file; ':memory:' is fine for tests. */
+  dbPath: string;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** 0 (default) = a random port. */
+  port?: number;
+  /** Wrong confirmation codes allowed per order (default 3). */
+  confirmationCodeRetries?: number;
+  sessionTtlMs?: number;
+  /** ReplaceSessionKeys in the BPP (default true). */
+  replaceSessionKeys?: boolean;
+  logger?: boolean;
+  now?: () => Date;
+  /** Add further routes (ES2+, admin) before listening. */
+  register?: (app: FastifyInstance, ctx: { inventory: SmdpInventory; es9p: Es9pService }) => void | Promise<void>;
+  /** Notification verification failures etc. (default: ignored). */
+  onWarning?: (message: string) => void;
+}
+
+/** Send a JSON ES9+/ES2+ answer with the GSMA headers. */
+export function sendGsmaJson(reply: FastifyReply, body: unknown): FastifyReply {
+  return reply.code(200).header('Content-Type', 'application/json;charset=UTF-8').header('X-Admin-Protocol', ADMIN_PROTOCOL).send(JSON.stringify(body));
+}
+
+/** Check Content-Type and X-Admin-Protocol; returns a Failed body or undefined. */
+export function checkGsmaHeaders(req: FastifyRequest): ReturnType<typeof failedBody> | undefined {
+  const ct = req.headers['content-type'];
+  if (typeof ct !== 'string' || !JSON_CT_RE.test(ct)) return failedBody('1.2.1', '2.1', 'Content-Type must be application/json');
+  const ap = req.headers['x-admin-protocol'];
+  if (typeof ap !== 'string' || !ADMIN_PROTOCOL_RE.test(ap)) return failedBody('1.2.2', '2.1', 'X-Admin-Protocol must be gsma/rsp/v2.x.y');
+  return undefined;
+}
+
+/** Parse the raw body as JSON; returns a Failed body on error. */
+export function parseGsmaBody(raw: unknown): { ok: true; value: unknown } | { ok: false; body: ReturnType<typeof failedBody> } {
+  if (typeof raw !== 'string' || raw.length === 0) return { ok: false, body: failedBody('1.3.1', '2.2', 'empty request body') };
+  try {
+    return { ok: true, value: JSON.parse(raw) as unknown };
+  } catch {
+    return { ok: false, body: failedBody('1.3.1', '2.1', 'request body is not JSON') };
+  }
+}
+
+export class SmdpServer {
+  private constructor(
+    readonly app: FastifyInstance,
+    readonly inventory: SmdpInventory,
+    readonly es9p: Es9pService,
+    readonly port: number,
+    readonly url: string,
+  ) {}
+
+  /** The SM-DP+ address it answers for (serverSigned1.serverAddress, activation codes). */
+  get address(): string {
+    return this.es9p.address;
+  }
+
+  /** `LPA:1$<address>$<matchingId>` (+ `$$1` when a confirmation code is required). */
+  activationCode(matchingId: string, ccRequired = false): string {
+    return `LPA:1$${this.address}$${matchingId}${ccRequired ? '$$1' : ''}`;
+  }
+
+  static async start(o: SmdpServerOptions): Promise<SmdpServer> {
+    const inventory = new SmdpInventory(o.dbPath, o.now ? { now: () => o.now!().getTime() } : {});
+    let app: FastifyInstance | undefined;
+    try {
+      app = Fastify({
+        https: { cert: o.identity.tls.certPem + (o.identity.tls.chainPem ?? ''), key: o.identity.tls.keyPem },
+        logger: o.logger ?? false,
+        bodyLimit: BODY_LIMIT,
+      });
+      const es9p = new Es9pService({
+        identity: o.identity,
+        inventory,
+        ...(o.confirmationCodeRetries !== undefined && { confirmationCodeRetries: o.confirmationCodeRetries }),
+        ...(o.sessionTtlMs !== undefined && { sessionTtlMs: o.sessionTtlMs }),
+        ...(o.replaceSessionKeys !== undefined && { replaceSessionKeys: o.replaceSessionKeys }),
+        ...(o.now !== undefined && { now: o.now }),
+        ...(o.onWarning !== undefined && { onWarning: o.onWarning }),
+      });
+      app.removeAllContentTypeParsers();
+      app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (_req, body, done) => done(null, body));
+      const fns = new Set<string>(ES9P_FUNCTIONS);
+      app.post<{ Params: { fn: string } }>(`${ES9P_PREFIX}:fn`, async (req, reply) => {
+        const fn = req.params.fn;
+        if (!fns.has(fn)) return reply.code(404).send();
+        const bad = checkGsmaHeaders(req);
+        if (bad) return sendGsmaJson(reply, bad);
+        const parsed = parseGsmaBody(req.body);
+        if (!parsed.ok) return sendGsmaJson(reply, parsed.body);
+        if (fn === 'initiateAuthentication') inventory.purgeExpiredSessions();
+        const r = await es9p.handle(fn as Es9pFunction, parsed.value);
+        if (r.httpStatus === 204) return reply.code(204).header('X-Admin-Protocol', ADMIN_PROTOCOL).send();
+        return sendGsmaJson(reply, r.body);
+      });
+      if (o.register) await o.register(app, { inventory, es9p });
+      const host = o.host ?? '127.0.0.1';
+      await app.listen({ host, port: o.port ?? 0 });
+      const port = (app.server.address() as AddressInfo).port;
+      if (es9p.address.endsWith(':0')) es9p.address = `${es9p.address.slice(0, -2)}:${port}`;
+      const urlHost = ['127.0.0.1', '::1', 'localhost', '0.0.0.0', '::'].includes(host) ? 'localhost' : hostOfAddress(host);
+      return new SmdpServer(app, inventory, es9p, port, `https://${urlHost}:${port}`);
+    } catch (e) {
+      await app?.close().catch(() => undefined);
+      inventory.close();
+      throw e;
+    }
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.app.close();
+    } finally {
+      this.inventory.close();
+    }
+  }
+}
