@@ -5,6 +5,7 @@
  */
 import { benchCodec } from './codec.bench.js';
 import { benchCrypto } from './crypto.bench.js';
+import { benchDownload } from './download.bench.js';
 import { benchEuicc } from './euicc.bench.js';
 import { benchLpa } from './lpa-transports.bench.js';
 
@@ -17,6 +18,7 @@ const groups: Array<[string, (s: number) => void | Promise<void>]> = [
   ['crypto', benchCrypto],
   ['euicc', benchEuicc],
   ['lpa', benchLpa],
+  ['download', benchDownload],
 ];
 for (const [name, fn] of groups) {
   if (only && !name.startsWith(only)) continue;
