@@ -80,8 +80,24 @@ function err(reason: CertificateErrorReason, position: CertificatePosition, mess
   return new CertificateError(reason, message, position);
 }
 
+/**
+ * Parsed certificates by their DER (base64) — servers and cards verify the same CI/EUM/DP certificates on
+ * every session; parsing (and the KeyObject behind it) dominated their CPU profile. Only successful parses
+ * are kept; the parser copies its input, so a caller changing its bytes later cannot change a cached entry.
+ */
+const parsedCache = new Map<string, Certificate>();
+const PARSED_CACHE_MAX = 512;
+
 function asCertificate(c: CertificateInput, position: CertificatePosition): Certificate {
-  if (c instanceof Uint8Array) return parseCertificate(c, position);
+  if (c instanceof Uint8Array) {
+    const key = Buffer.from(c.buffer, c.byteOffset, c.byteLength).toString('base64');
+    const hit = parsedCache.get(key);
+    if (hit) return hit;
+    const cert = parseCertificate(c, position);
+    if (parsedCache.size >= PARSED_CACHE_MAX) parsedCache.delete(parsedCache.keys().next().value as string);
+    parsedCache.set(key, cert);
+    return cert;
+  }
   if (c && typeof c === 'object' && c.der instanceof Uint8Array && c.tbs instanceof Uint8Array) return c;
   throw err('malformed', position, 'not a certificate');
 }
