@@ -225,6 +225,17 @@ interface StoredMetadata {
 }
 
 export class SmdpInventory {
+  /** Prepared statements by SQL text: preparing on every call cost ~5% of a download's CPU. */
+  readonly #stmts = new Map<string, Database.Statement>();
+  private stmt(sql: string): Database.Statement {
+    let st = this.#stmts.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.#stmts.set(sql, st);
+    }
+    return st;
+  }
+
   readonly db: Database.Database;
   private readonly now: () => number;
 
@@ -248,8 +259,7 @@ export class SmdpInventory {
   addProfile(upp: Uint8Array, metadata: ProfileMetadataInput = {}): { iccid: string } {
     const iccid = iccidFromPackage(upp);
     try {
-      this.db
-        .prepare('INSERT INTO profiles (iccid, upp, metadata, profile_type, state, updated_at) VALUES (?, ?, ?, ?, ?, ?)')
+      this.stmt('INSERT INTO profiles (iccid, upp, metadata, profile_type, state, updated_at) VALUES (?, ?, ?, ?, ?, ?)')
         .run(iccid, Buffer.from(upp), metadataToJson(metadata), metadata.profileType ?? null, 'available', this.now());
     } catch (e) {
       if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new InventoryError('8.2.1', '3.3', `profile ${iccid} already exists`);
@@ -259,7 +269,7 @@ export class SmdpInventory {
   }
 
   private profileRow(iccid: string): ProfileRow | undefined {
-    return this.db.prepare('SELECT * FROM profiles WHERE iccid = ?').get(iccid) as ProfileRow | undefined;
+    return this.stmt('SELECT * FROM profiles WHERE iccid = ?').get(iccid) as ProfileRow | undefined;
   }
 
   profileState(iccid: string): ProfileState {
@@ -282,7 +292,7 @@ export class SmdpInventory {
   }
 
   profiles(): ProfileRecord[] {
-    const rows = this.db.prepare('SELECT iccid FROM profiles ORDER BY iccid').all() as { iccid: string }[];
+    const rows = this.stmt('SELECT iccid FROM profiles ORDER BY iccid').all() as { iccid: string }[];
     return rows.map((r) => this.profile(r.iccid)!);
   }
 
@@ -335,7 +345,7 @@ export class SmdpInventory {
       sets.push('matching_id = ?');
       args.push(matchingId);
     }
-    this.db.prepare(`UPDATE profiles SET ${sets.join(', ')} WHERE iccid = ?`).run(...args, iccid);
+    this.stmt(`UPDATE profiles SET ${sets.join(', ')} WHERE iccid = ?`).run(...args, iccid);
   }
 
   // ---------------------------------------------------------------------------------------- ES2+ / orders
@@ -352,9 +362,9 @@ export class SmdpInventory {
           throw new InventoryError('8.2.5', '3.8', `profile ${o.iccid} is not of type ${o.profileType}`);
         }
       } else if (o.profileType !== undefined) {
-        row = this.db.prepare("SELECT * FROM profiles WHERE profile_type = ? AND state = 'available' ORDER BY iccid LIMIT 1").get(o.profileType) as ProfileRow | undefined;
+        row = this.stmt("SELECT * FROM profiles WHERE profile_type = ? AND state = 'available' ORDER BY iccid LIMIT 1").get(o.profileType) as ProfileRow | undefined;
         if (!row) {
-          const any = this.db.prepare('SELECT 1 FROM profiles WHERE profile_type = ? LIMIT 1').get(o.profileType);
+          const any = this.stmt('SELECT 1 FROM profiles WHERE profile_type = ? LIMIT 1').get(o.profileType);
           throw any ? new InventoryError('8.2.5', '3.7', `no profile of type ${o.profileType} left`) : new InventoryError('8.2.5', '3.9', `unknown profile type ${o.profileType}`);
         }
       } else {
@@ -390,10 +400,9 @@ export class SmdpInventory {
         mid = `eid:${generateMatchingId()}`; // internal key; the eUICC sends no matchingId
       }
       mid ??= generateMatchingId();
-      if (this.db.prepare('SELECT 1 FROM orders WHERE matching_id = ?').get(mid)) throw new InventoryError('8.2.6', '3.3', 'matchingId already in use');
+      if (this.stmt('SELECT 1 FROM orders WHERE matching_id = ?').get(mid)) throw new InventoryError('8.2.6', '3.3', 'matchingId already in use');
       const exp = o.expiresAt instanceof Date ? o.expiresAt.getTime() : o.expiresAt;
-      this.db
-        .prepare('INSERT INTO orders (matching_id, iccid, eid, cc_hash, max_attempts, state, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      this.stmt('INSERT INTO orders (matching_id, iccid, eid, cc_hash, max_attempts, state, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
         .run(mid, o.iccid, eid ?? null, o.confirmationCode !== undefined ? Buffer.from(confirmationCodeHash(o.confirmationCode)) : null, o.maxAttempts ?? 5, 'active', exp ?? null, this.now());
       this.setProfile(o.iccid, o.releaseFlag ? 'released' : 'confirmed', eid ?? null, mid);
       return { matchingId: mid.startsWith('eid:') ? '' : mid, ...(eid !== undefined && { eid }) };
@@ -420,8 +429,8 @@ export class SmdpInventory {
       if (o.matchingId !== undefined && row.matching_id !== null && o.matchingId !== row.matching_id) {
         throw new InventoryError('8.2.6', '3.10', 'matchingId does not match the order');
       }
-      this.db.prepare("UPDATE orders SET state = 'cancelled' WHERE iccid = ? AND state = 'active'").run(o.iccid);
-      this.db.prepare('DELETE FROM sessions WHERE iccid = ?').run(o.iccid);
+      this.stmt("UPDATE orders SET state = 'cancelled' WHERE iccid = ? AND state = 'active'").run(o.iccid);
+      this.stmt('DELETE FROM sessions WHERE iccid = ?').run(o.iccid);
       this.setProfile(o.iccid, o.finalProfileStatusIndicator === 'Available' ? 'available' : 'unavailable', null, null);
     })();
   }
@@ -475,19 +484,19 @@ export class SmdpInventory {
   }
 
   order(matchingId: string): OrderRecord | undefined {
-    const r = this.db.prepare('SELECT * FROM orders WHERE matching_id = ?').get(matchingId) as OrderRow | undefined;
+    const r = this.stmt('SELECT * FROM orders WHERE matching_id = ?').get(matchingId) as OrderRow | undefined;
     return r && this.orderFromRow(r);
   }
 
   /** The active order of an EID without matchingId use (default SM-DP+), oldest first. */
   activeOrderForEid(eid: string): OrderRecord | undefined {
-    const r = this.db.prepare("SELECT * FROM orders WHERE eid = ? AND state = 'active' ORDER BY created_at LIMIT 1").get(eid) as OrderRow | undefined;
+    const r = this.stmt("SELECT * FROM orders WHERE eid = ? AND state = 'active' ORDER BY created_at LIMIT 1").get(eid) as OrderRow | undefined;
     return r && this.orderFromRow(r);
   }
 
   /** SHA-256(CC) of an order, or undefined. */
   ccHash(matchingId: string): Uint8Array | undefined {
-    const r = this.db.prepare('SELECT cc_hash FROM orders WHERE matching_id = ?').get(matchingId) as { cc_hash: Buffer | null } | undefined;
+    const r = this.stmt('SELECT cc_hash FROM orders WHERE matching_id = ?').get(matchingId) as { cc_hash: Buffer | null } | undefined;
     return r ? b(r.cc_hash) : undefined;
   }
 
@@ -497,7 +506,7 @@ export class SmdpInventory {
    */
   beginDownload(matchingId: string, eid: string): { order: OrderRecord; iccid: string } {
     return this.db.transaction(() => {
-      const r = this.db.prepare('SELECT * FROM orders WHERE matching_id = ?').get(matchingId) as OrderRow | undefined;
+      const r = this.stmt('SELECT * FROM orders WHERE matching_id = ?').get(matchingId) as OrderRow | undefined;
       if (!r || r.state !== 'active') throw new InventoryError('8.2.6', '3.8', 'matchingId refused');
       if (r.eid !== null && r.eid !== eid) throw new InventoryError('8.1.1', '3.8', 'EID does not match the order');
       if (r.expires_at !== null && r.expires_at <= this.now()) throw new InventoryError('8.8.5', '4.10', 'download order expired');
@@ -507,8 +516,8 @@ export class SmdpInventory {
       if (p.state === 'confirmed') throw new InventoryError('8.2', '1.2', 'profile not yet released');
       if (p.state === 'downloaded' && p.eid !== eid) throw new InventoryError('8.1.1', '3.8', 'EID does not match the order');
       if (p.state !== 'released' && p.state !== 'downloaded') throw new InventoryError('8.2.6', '3.8', `matchingId refused (profile ${p.state})`);
-      this.db.prepare('UPDATE orders SET attempts = attempts + 1, eid = ? WHERE matching_id = ?').run(eid, matchingId);
-      this.db.prepare('UPDATE profiles SET eid = ?, updated_at = ? WHERE iccid = ?').run(eid, this.now(), r.iccid);
+      this.stmt('UPDATE orders SET attempts = attempts + 1, eid = ? WHERE matching_id = ?').run(eid, matchingId);
+      this.stmt('UPDATE profiles SET eid = ?, updated_at = ? WHERE iccid = ?').run(eid, this.now(), r.iccid);
       return { order: this.orderFromRow({ ...r, attempts: r.attempts + 1, eid }), iccid: r.iccid };
     })();
   }
@@ -516,12 +525,12 @@ export class SmdpInventory {
   /** A wrong confirmation code: count it; at the limit the order fails and the profile goes to error. */
   recordCcFailure(matchingId: string, limit: number): { failures: number; exhausted: boolean } {
     return this.db.transaction(() => {
-      this.db.prepare('UPDATE orders SET cc_failures = cc_failures + 1 WHERE matching_id = ?').run(matchingId);
-      const r = this.db.prepare('SELECT cc_failures, iccid FROM orders WHERE matching_id = ?').get(matchingId) as { cc_failures: number; iccid: string } | undefined;
+      this.stmt('UPDATE orders SET cc_failures = cc_failures + 1 WHERE matching_id = ?').run(matchingId);
+      const r = this.stmt('SELECT cc_failures, iccid FROM orders WHERE matching_id = ?').get(matchingId) as { cc_failures: number; iccid: string } | undefined;
       const failures = r?.cc_failures ?? 0;
       const exhausted = failures >= limit;
       if (exhausted && r) {
-        this.db.prepare("UPDATE orders SET state = 'failed' WHERE matching_id = ?").run(matchingId);
+        this.stmt("UPDATE orders SET state = 'failed' WHERE matching_id = ?").run(matchingId);
         this.setProfile(r.iccid, 'error');
       }
       return { failures, exhausted };
@@ -529,14 +538,13 @@ export class SmdpInventory {
   }
 
   ccFailures(matchingId: string): number {
-    const r = this.db.prepare('SELECT cc_failures FROM orders WHERE matching_id = ?').get(matchingId) as { cc_failures: number } | undefined;
+    const r = this.stmt('SELECT cc_failures FROM orders WHERE matching_id = ?').get(matchingId) as { cc_failures: number } | undefined;
     return r?.cc_failures ?? 0;
   }
 
   /** getBoundProfilePackage: released → downloaded for `eid` (idempotent for the same EID). */
   markDownloaded(iccid: string, eid: string): void {
-    const res = this.db
-      .prepare("UPDATE profiles SET state = 'downloaded', eid = ?, updated_at = ? WHERE iccid = ? AND (state = 'released' OR (state = 'downloaded' AND eid = ?))")
+    const res = this.stmt("UPDATE profiles SET state = 'downloaded', eid = ?, updated_at = ? WHERE iccid = ? AND (state = 'released' OR (state = 'downloaded' AND eid = ?))")
       .run(eid, this.now(), iccid, eid);
     if (res.changes !== 1) throw new InventoryError('8.2', '3.7', `profile ${iccid} is not available for a new binding`);
   }
@@ -545,7 +553,7 @@ export class SmdpInventory {
   markInstallResult(iccid: string, success: boolean): void {
     this.db.transaction(() => {
       this.setProfile(iccid, success ? 'installed' : 'error');
-      this.db.prepare(`UPDATE orders SET state = ? WHERE iccid = ? AND state = 'active'`).run(success ? 'done' : 'failed', iccid);
+      this.stmt(`UPDATE orders SET state = ? WHERE iccid = ? AND state = 'active'`).run(success ? 'done' : 'failed', iccid);
     })();
   }
 
@@ -558,7 +566,7 @@ export class SmdpInventory {
         this.setProfile(iccid, 'released');
       } else {
         this.setProfile(iccid, 'error');
-        this.db.prepare("UPDATE orders SET state = 'cancelled' WHERE iccid = ? AND state = 'active'").run(iccid);
+        this.stmt("UPDATE orders SET state = 'cancelled' WHERE iccid = ? AND state = 'active'").run(iccid);
       }
     })();
   }
@@ -567,14 +575,13 @@ export class SmdpInventory {
 
   createSession(s: { transactionId: string; euiccChallenge: Uint8Array; serverChallenge: Uint8Array; ciPkid: Uint8Array; ttlMs: number }): void {
     const now = this.now();
-    this.db
-      .prepare('INSERT INTO sessions (transaction_id, state, created_at, expires_at, euicc_challenge, server_challenge, ci_pkid) VALUES (?, ?, ?, ?, ?, ?, ?)')
+    this.stmt('INSERT INTO sessions (transaction_id, state, created_at, expires_at, euicc_challenge, server_challenge, ci_pkid) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(s.transactionId, 'initiated', now, now + s.ttlMs, Buffer.from(s.euiccChallenge), Buffer.from(s.serverChallenge), Buffer.from(s.ciPkid));
   }
 
   /** The session, or undefined when unknown or expired. */
   session(transactionId: string): SessionRecord | undefined {
-    const r = this.db.prepare('SELECT * FROM sessions WHERE transaction_id = ?').get(transactionId) as SessionRow | undefined;
+    const r = this.stmt('SELECT * FROM sessions WHERE transaction_id = ?').get(transactionId) as SessionRow | undefined;
     if (!r || r.expires_at <= this.now()) return undefined;
     const o = <T>(k: string, v: T | undefined): Record<string, T> => (v === undefined ? {} : { [k]: v });
     return {
@@ -604,8 +611,7 @@ export class SmdpInventory {
     transactionId: string,
     s: { eid: string; matchingId: string; iccid: string; euiccCert: Uint8Array; eumCert: Uint8Array; smdpSignature2: Uint8Array; ccRequired: boolean; acRequestHash: Uint8Array; acResponse: string },
   ): void {
-    this.db
-      .prepare(
+    this.stmt(
         "UPDATE sessions SET state = 'authenticated', eid = ?, matching_id = ?, iccid = ?, euicc_cert = ?, eum_cert = ?, smdp_signature2 = ?, cc_required = ?, ac_request_hash = ?, ac_response = ? WHERE transaction_id = ?",
       )
       .run(s.eid, s.matchingId, s.iccid, Buffer.from(s.euiccCert), Buffer.from(s.eumCert), Buffer.from(s.smdpSignature2), s.ccRequired ? 1 : 0, Buffer.from(s.acRequestHash), s.acResponse, transactionId);
@@ -613,7 +619,7 @@ export class SmdpInventory {
 
   /** Session after getBoundProfilePackage: the BPP is kept for a retry within the session. */
   bppIssued(transactionId: string, euiccOtpk: Uint8Array, bpp: Uint8Array): void {
-    this.db.prepare("UPDATE sessions SET state = 'bpp-issued', euicc_otpk = ?, bpp = ? WHERE transaction_id = ?").run(buf(euiccOtpk), buf(bpp), transactionId);
+    this.stmt("UPDATE sessions SET state = 'bpp-issued', euicc_otpk = ?, bpp = ? WHERE transaction_id = ?").run(buf(euiccOtpk), buf(bpp), transactionId);
   }
 
   /** Issue the BPP atomically: profile → downloaded and the session keeps the BPP. */
@@ -625,32 +631,30 @@ export class SmdpInventory {
   }
 
   deleteSession(transactionId: string): void {
-    this.db.prepare('DELETE FROM sessions WHERE transaction_id = ?').run(transactionId);
+    this.stmt('DELETE FROM sessions WHERE transaction_id = ?').run(transactionId);
   }
 
   /** Drop expired sessions; those that never got a BPP release nothing (the profile stayed released). */
   purgeExpiredSessions(): number {
-    return this.db.prepare('DELETE FROM sessions WHERE expires_at <= ?').run(this.now()).changes;
+    return this.stmt('DELETE FROM sessions WHERE expires_at <= ?').run(this.now()).changes;
   }
 
   sessionCount(): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM sessions').get() as { n: number }).n;
+    return (this.stmt('SELECT COUNT(*) AS n FROM sessions').get() as { n: number }).n;
   }
 
   // --------------------------------------------------------------------------------------- notifications
 
   /** Record a notification; a repeated (eid, seqNumber, event) is kept once. Returns false for a repeat. */
   recordNotification(n: { eid: string; seqNumber: number; event: NotificationEventName; iccid?: string; success?: boolean; transactionId?: string; verified: boolean; raw: Uint8Array }): boolean {
-    const res = this.db
-      .prepare('INSERT OR IGNORE INTO notifications (eid, seq_number, event, iccid, transaction_id, success, verified, received_at, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+    const res = this.stmt('INSERT OR IGNORE INTO notifications (eid, seq_number, event, iccid, transaction_id, success, verified, received_at, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
       .run(n.eid, n.seqNumber, n.event, n.iccid ?? null, n.transactionId ?? null, n.success === undefined ? null : n.success ? 1 : 0, n.verified ? 1 : 0, this.now(), Buffer.from(n.raw));
     return res.changes === 1;
   }
 
   /** Notifications received and verified (with `includeUnverified`, also those whose signature failed). */
   receivedNotifications(opts: { includeUnverified?: boolean } = {}): ReceivedNotification[] {
-    const rows = this.db
-      .prepare(`SELECT * FROM notifications ${opts.includeUnverified ? '' : 'WHERE verified = 1'} ORDER BY id`)
+    const rows = this.stmt(`SELECT * FROM notifications ${opts.includeUnverified ? '' : 'WHERE verified = 1'} ORDER BY id`)
       .all() as NotificationRow[];
     return rows.map((r) => ({
       seqNumber: r.seq_number,
