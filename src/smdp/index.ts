@@ -5,3 +5,4 @@ export * from './es9p.js';
 export * from './server.js';
 export { SmdpError, computeHashCc } from './signing.js';
 export { buildBoundProfilePackage, buildBoundProfilePackageDetailed } from './bpp-builder.js';
+export * from './es2p.js';
