@@ -11,79 +11,18 @@
  * - `child.kill()`: SIGKILL, resolves once the process is gone.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bundledChildEntry, type ChildEntry } from './child-bundle.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const CARD_PROCESS_TS = join(HERE, 'card-process.ts');
 
-export interface CardProcessEntry {
-  /** Arguments to `node` before the state file path. */
-  readonly args: readonly string[];
-  /** True when the esbuild bundle is used. */
-  readonly bundled: boolean;
-  /** Remove the temporary bundle. */
-  dispose(): void;
-}
-
-interface EsbuildPluginBuild {
-  onResolve(options: { filter: RegExp }, cb: (args: { path: string }) => { path: string; external: boolean }): void;
-}
-interface EsbuildLike {
-  build(options: {
-    entryPoints: string[];
-    bundle: boolean;
-    platform: 'node';
-    format: 'esm';
-    target: string;
-    outfile: string;
-    logLevel: 'error';
-    plugins: { name: string; setup(build: EsbuildPluginBuild): void }[];
-  }): Promise<unknown>;
-}
+export type CardProcessEntry = ChildEntry;
 
 /** Bundle card-process.ts once (see the file comment); tsx when that fails. */
-export async function cardProcessEntry(opts: { bundle?: boolean } = {}): Promise<CardProcessEntry> {
-  const tsx: CardProcessEntry = { args: ['--import', 'tsx', CARD_PROCESS_TS], bundled: false, dispose: () => {} };
-  if (opts.bundle === false) return tsx;
-  const require = createRequire(import.meta.url);
-  let esbuild: EsbuildLike;
-  let sqlitePath: string;
-  try {
-    const name = 'esbuild';
-    esbuild = (await import(name)) as EsbuildLike;
-    sqlitePath = require.resolve('better-sqlite3');
-  } catch {
-    return tsx;
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'esimkit-card-'));
-  const outfile = join(dir, 'card-process.mjs');
-  try {
-    await esbuild.build({
-      entryPoints: [CARD_PROCESS_TS],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      outfile,
-      logLevel: 'error',
-      plugins: [
-        {
-          name: 'better-sqlite3-absolute',
-          setup(build) {
-            build.onResolve({ filter: /^better-sqlite3$/ }, () => ({ path: sqlitePath, external: true }));
-          },
-        },
-      ],
-    });
-  } catch {
-    rmSync(dir, { recursive: true, force: true });
-    return tsx;
-  }
-  return { args: [outfile], bundled: true, dispose: () => rmSync(dir, { recursive: true, force: true }) };
+export function cardProcessEntry(opts: { bundle?: boolean } = {}): Promise<CardProcessEntry> {
+  return bundledChildEntry(CARD_PROCESS_TS, { ...opts, prefix: 'esimkit-card-' });
 }
 
 /** The card process ended (or was killed) while a response was awaited. */

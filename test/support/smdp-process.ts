@@ -24,11 +24,10 @@
  *   node <bundle> lpa <card state file> <ci.der> <activation code>
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire, isBuiltin } from 'node:module';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bundledChildEntry, type ChildEntry } from './child-bundle.js';
 import type { ApduTransport } from '../../src/apdu/transport.js';
 import { VirtualTransport } from '../../src/apdu/transports/virtual.js';
 import { privateKeyFromPem, privateKeyToPem } from '../../src/crypto/ecdsa.js';
@@ -72,62 +71,11 @@ export function readSmdpIdentityDir(dir: string, address: string): SmdpIdentity 
 
 // ------------------------------------------------------------------------------------------ bundle
 
-export interface ChildEntry {
-  readonly args: readonly string[];
-  readonly bundled: boolean;
-  dispose(): void;
-}
-
-interface EsbuildPluginBuild {
-  onResolve(options: { filter: RegExp }, cb: (args: { path: string }) => { path: string; external: boolean } | undefined): void;
-}
-interface EsbuildLike {
-  build(options: Record<string, unknown> & { plugins: { name: string; setup(build: EsbuildPluginBuild): void }[] }): Promise<unknown>;
-}
+export type { ChildEntry } from './child-bundle.js';
 
 /** Bundle this file once (fast child start); `node --import tsx` when esbuild is missing. */
-export async function childEntry(): Promise<ChildEntry> {
-  const tsx: ChildEntry = { args: ['--import', 'tsx', THIS_FILE], bundled: false, dispose: () => {} };
-  const require = createRequire(import.meta.url);
-  let esbuild: EsbuildLike;
-  try {
-    const name = 'esbuild';
-    esbuild = (await import(name)) as EsbuildLike;
-  } catch {
-    return tsx;
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'esimkit-smdp-'));
-  const outfile = join(dir, 'smdp-process.mjs');
-  try {
-    await esbuild.build({
-      entryPoints: [THIS_FILE],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      outfile,
-      logLevel: 'error',
-      plugins: [
-        {
-          name: 'packages-absolute',
-          setup(build) {
-            build.onResolve({ filter: /^[^./]/ }, (a) => {
-              if (isBuiltin(a.path)) return { path: a.path, external: true };
-              try {
-                return { path: require.resolve(a.path), external: true };
-              } catch {
-                return undefined; // ESM-only: bundle it
-              }
-            });
-          },
-        },
-      ],
-    });
-  } catch {
-    rmSync(dir, { recursive: true, force: true });
-    return tsx;
-  }
-  return { args: [outfile], bundled: true, dispose: () => rmSync(dir, { recursive: true, force: true }) };
+export function childEntry(): Promise<ChildEntry> {
+  return bundledChildEntry(THIS_FILE, { prefix: 'esimkit-smdp-' });
 }
 
 // ------------------------------------------------------------------------------------------ parent side
