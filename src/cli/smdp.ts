@@ -23,7 +23,7 @@ import { registerEs2p } from '../smdp/es2p.js';
 import { hostOfAddress, loadSgp26SmdpIdentity, type SmdpIdentity } from '../smdp/identity.js';
 import { SmdpInventory } from '../smdp/inventory.js';
 import { SmdpServer } from '../smdp/server.js';
-import { CliFailure, CliUsageError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliIo } from './io.js';
+import { CliFailure, CliUsageError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, runProgram, type CliIo } from './io.js';
 
 export { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliIo } from './io.js';
 
@@ -306,29 +306,7 @@ Exit codes: 0 ok, 1 failure, 2 usage.`,
   return program;
 }
 
-function harden(cmd: Command, io: CliIo): void {
-  for (const c of cmd.commands) {
-    c.exitOverride();
-    c.configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });
-    c.showHelpAfterError('(run with --help for usage)');
-    harden(c, io);
-  }
-}
-
 /** Run `esim-smdp` on `args` (without node and the script). Never throws; returns the exit code. */
-export async function runSmdpCli(args: readonly string[], io: CliIo): Promise<number> {
-  const program = createSmdpProgram(io);
-  harden(program, io);
-  try {
-    await program.parseAsync([...args], { from: 'user' });
-    return EXIT_OK;
-  } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
-    if (e instanceof CliUsageError) {
-      io.stderr(`esim-smdp: ${e.message}\n(run with --help for usage)\n`);
-      return EXIT_USAGE;
-    }
-    io.stderr(`esim-smdp: ${e instanceof Error ? e.message : String(e)}\n`);
-    return EXIT_FAILURE;
-  }
+export function runSmdpCli(args: readonly string[], io: CliIo): Promise<number> {
+  return runProgram('esim-smdp', createSmdpProgram(io), args, io);
 }
