@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { decodeQrImage } from '../util/qr-image.js';
 import QRCode from 'qrcode';
 import { afterEach, describe, expect, it } from 'vitest';
 import { VirtualTransport } from '../apdu/transports/virtual.js';
@@ -83,6 +84,8 @@ describe('esim-smdp profile add / order create / order list', () => {
     expect(png.readUInt32BE(16)).toBe((size + 8) * 4);
     expect(png.readUInt32BE(20)).toBe((size + 8) * 4);
     expect(statSync(qr).size).toBeGreaterThan(100);
+    // and the PNG decodes back to exactly the activation code (an independent QR reader: jsQR)
+    expect(decodeQrImage(png)).toBe(ac);
 
     const j = await run(['order', 'create', '--db', db, '--profile', iccid2, '--address', 'localhost:9', '--eid', '89049032123451234512345678901235', '--json']);
     expect(j.code).toBe(0);
