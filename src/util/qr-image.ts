@@ -4,7 +4,7 @@
  * QrImageError; images are bounded in size before any pixel is decoded.
  */
 import jpeg from 'jpeg-js';
-import jsQR from 'jsqr';
+import jsQRModule from 'jsqr';
 import { PNG } from 'pngjs';
 
 export type QrImageErrorCode = 'unsupported-format' | 'bad-image' | 'too-large' | 'no-qr-code';
@@ -22,6 +22,9 @@ export class QrImageError extends Error {
 /** Images are refused above this many bytes (files) or pixels (decoded). */
 export const MAX_QR_IMAGE_BYTES = 16 * 1024 * 1024;
 export const MAX_QR_IMAGE_PIXELS = 25_000_000;
+
+// jsqr is CommonJS with `exports.default`: under NodeNext the default import is the module object
+const jsQR = jsQRModule.default;
 
 const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
