@@ -236,6 +236,8 @@ export interface ServerOptions extends CommonOptions {
   /** SM-DP+ / SM-DS X509_OID placed as registeredID in the SAN (default 2.999.10 for SM-DP+, 2.999.15 for SM-DS). */
   readonly oid?: string;
   readonly commonName?: string;
+  /** TLS certificates: further dNSNames in the SAN after the host name (e.g. a wildcard). */
+  readonly extraDnsNames?: readonly string[];
 }
 
 function signingServer(ci: IssuedCertificate, opts: ServerOptions, policy: string, defOid: string, defCn: string): IssuedCertificate {
@@ -276,7 +278,11 @@ function tlsServer(ci: IssuedCertificate, hostName: string, opts: ServerOptions,
       certExt.certificatePolicies([policy], false),
       certExt.subjectKeyIdentifier(ski),
       certExt.authorityKeyIdentifier(aki),
-      certExt.subjectAltName([{ type: 'dNSName', value: hostName }, ...(rid ? [{ type: 'registeredID' as const, value: rid }] : [])]),
+      certExt.subjectAltName([
+        { type: 'dNSName', value: hostName },
+        ...(opts.extraDnsNames ?? []).map((value) => ({ type: 'dNSName' as const, value })),
+        ...(rid ? [{ type: 'registeredID' as const, value: rid }] : []),
+      ]),
       certExt.crlDistributionPoints([CRL_A, CRL_B]),
     ],
   );

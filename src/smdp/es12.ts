@@ -8,6 +8,12 @@
  * Failures: duplicate eventId → 8.9.5/3.3; unknown event (or an event of another EID) → 8.9.5/3.9; a missing
  * mandatory field → 1.3.1/2.2; a field of the wrong type/format → 1.3.1/2.1.
  *
+ * Caller binding (when the SM-DS knows the caller's TLS client certificate, i.e. ES12 over mutual TLS): the
+ * host of `rspServerAddress` must be one of the dNSNames of the caller's CERT.DPtls, else RegisterEvent fails
+ * with 8.8.1/3.8 ("SM-DP+ address refused", SGP22-NOTES §5.2; the ES12-specific code is **UNCONFIRMED**), so an
+ * SM-DP+ cannot register events that send eUICCs to another SM-DP+. DeleteEvent of an event whose
+ * rspServerAddress is not the caller's answers 8.9.5/3.9 (unknown event: its existence is not revealed).
+ *
  * The store is SQLite (better-sqlite3): table `events(eventId PRIMARY KEY, eid, rspServerAddress,
  * forwardingIndicator, created)`; a file database survives restarts. An eventId is unique over the whole
  * SM-DS (it is the matchingId the LPA later presents to `rspServerAddress`).
@@ -16,8 +22,8 @@
  */
 import Database from 'better-sqlite3';
 import { Agent, request } from 'undici';
-import { verifyServerCertificate } from '../crypto/certs.js';
-import { toPem } from '../crypto/x509.js';
+import { hostNameMatches, verifyServerCertificate } from '../crypto/certs.js';
+import { parseCertificate, toPem } from '../crypto/x509.js';
 
 // ------------------------------------------------------------------------------------------------ JSON
 
@@ -182,22 +188,60 @@ function checkNonEmpty(v: string, name: string, max = 255): string {
 
 // ------------------------------------------------------------------------------------------------ ES12 logic
 
+/** Who calls ES12: the DER of the caller's TLS client certificate (CERT.DPtls), when mutual TLS is used. */
+export interface Es12Caller {
+  readonly tlsCertificate?: Uint8Array;
+}
+
+/** The host part of an RSP server address `host[:port]` / `[v6]:port`, lower case. */
+export function hostOfRspAddress(address: string): string {
+  const a = address.trim();
+  if (a.startsWith('[')) {
+    const end = a.indexOf(']');
+    return (end > 0 ? a.slice(1, end) : a).toLowerCase();
+  }
+  const i = a.lastIndexOf(':');
+  return (i >= 0 && a.indexOf(':') === i ? a.slice(0, i) : a).toLowerCase();
+}
+
+/** The dNSNames of a certificate's subjectAltName. */
+function dnsNamesOf(certDer: Uint8Array): string[] {
+  try {
+    const names = parseCertificate(certDer).extensions.subjectAltName?.names ?? [];
+    return names.flatMap((n) => (n.type === 'dNSName' ? [n.value] : []));
+  } catch {
+    return [];
+  }
+}
+
+/** true when no certificate is known (no mutual TLS) or the address's host is one of its dNSNames. */
+export function callerOwnsAddress(caller: Es12Caller | undefined, rspServerAddress: string): boolean {
+  if (!caller?.tlsCertificate) return true;
+  const host = hostOfRspAddress(rspServerAddress);
+  return dnsNamesOf(caller.tlsCertificate).some((p) => hostNameMatches(p, host));
+}
+
 /** ES12.RegisterEvent. Throws {@link SmdsFunctionError}. */
-export function registerEvent(store: SmdsEventStore, body: SmdsJsonObject): SmdsJsonObject {
+export function registerEvent(store: SmdsEventStore, body: SmdsJsonObject, caller?: Es12Caller): SmdsJsonObject {
   const eid = checkEid(reqString(body, 'eid'));
   const rspServerAddress = checkNonEmpty(reqString(body, 'rspServerAddress'), 'rspServerAddress');
   const eventId = checkNonEmpty(reqString(body, 'eventId'), 'eventId');
   const fi = body['forwardingIndicator'];
   if (fi !== undefined && typeof fi !== 'boolean') throw new SmdsFunctionError('1.3.1', '2.1', 'forwardingIndicator must be a boolean');
+  if (!callerOwnsAddress(caller, rspServerAddress)) {
+    throw new SmdsFunctionError('8.8.1', '3.8', `rspServerAddress host ${hostOfRspAddress(rspServerAddress)} is not in the caller's TLS certificate`);
+  }
   const outcome = store.register({ eid, eventId, rspServerAddress, forwardingIndicator: fi === true });
   if (outcome === 'duplicate') throw new SmdsFunctionError('8.9.5', '3.3', 'event already exists');
   return successResponse();
 }
 
 /** ES12.DeleteEvent. Throws {@link SmdsFunctionError}. */
-export function deleteEvent(store: SmdsEventStore, body: SmdsJsonObject): SmdsJsonObject {
+export function deleteEvent(store: SmdsEventStore, body: SmdsJsonObject, caller?: Es12Caller): SmdsJsonObject {
   const eid = checkEid(reqString(body, 'eid'));
   const eventId = checkNonEmpty(reqString(body, 'eventId'), 'eventId');
+  const ev = store.get(eventId);
+  if (ev && ev.eid === eid && !callerOwnsAddress(caller, ev.rspServerAddress)) throw new SmdsFunctionError('8.9.5', '3.9', 'unknown event');
   if (!store.delete(eid, eventId)) throw new SmdsFunctionError('8.9.5', '3.9', 'unknown event');
   return successResponse();
 }

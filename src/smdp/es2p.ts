@@ -6,15 +6,23 @@
  * blocking the download) to the URL given per order (non-standard request field `progressCallbackUrl` in
  * downloadOrder/confirmOrder) or per server (`progressUrl`).
  *
+ * confirmOrder with `smdsAddress` (and/or `rootSmdsAddress`) also registers an event on that SM-DS (ES12, in the
+ * background, see smds-registrar.ts): eventId = the matchingId, the order's EID, this SM-DP+'s address. The
+ * registration is stored in the same transaction as the order; the EID is then mandatory (8.1.1/2.2) and the
+ * matchingId must not be empty. `rootSmdsAddress` (SGP.22 v2.4+ field, **UNCONFIRMED** here: not in the TTCN
+ * types of SGP22-NOTES §5.5) alone registers on the root SM-DS; with a different `smdsAddress` (an alternative
+ * SM-DS) the event is registered there with forwardingIndicator = true. cancelOrder deletes the events.
+ *
  * MISSING: mutual TLS for ES2+ (operator client certificates) is not implemented — ES2+ is served on the
  * same HTTPS listener as ES9+ without client authentication; per-order callback URLs are kept in memory
  * (lost on a restart; the per-server URL is not).
  */
 import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
-import { failedBody, type Es9pService } from './es9p.js';
+import { failedBody } from './es9p.js';
 import { InventoryError, type SmdpInventory } from './inventory.js';
-import { checkGsmaHeaders, parseGsmaBody, sendGsmaJson, ADMIN_PROTOCOL } from './server.js';
+import { checkGsmaHeaders, parseGsmaBody, sendGsmaJson, ADMIN_PROTOCOL, type SmdpRegisterContext } from './server.js';
+import type { SmdsRegistrar } from './smds-registrar.js';
 
 export const ES2P_PREFIX = '/gsma/rsp2/es2plus/';
 export const ES2P_FUNCTIONS = ['downloadOrder', 'confirmOrder', 'cancelOrder', 'releaseProfile'] as const;
@@ -73,6 +81,8 @@ function reqStr(b: Record<string, unknown>, f: string, re?: RegExp): string {
   return v;
 }
 const ICCID_RE = /^[0-9]{18,19}[0-9F]?$/i;
+/** An SM-DS address: FQDN (or IPv4) with an optional port. */
+const RSP_ADDRESS_RE = /^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})(?::\d{1,5})?$/;
 const EID_RE = /^[0-9]{32}$/;
 function checkHeader(b: Record<string, unknown>): void {
   const h = b['header'];
@@ -98,7 +108,12 @@ export class Es2pService {
   private readonly pending = new Set<Promise<void>>();
   private seq = 0;
 
-  constructor(readonly inventory: SmdpInventory, readonly o: Es2pOptions = {}) {
+  constructor(
+    readonly inventory: SmdpInventory,
+    readonly o: Es2pOptions = {},
+    /** ES12 registrations (confirmOrder with smdsAddress); without it such a confirmOrder fails 8.9/5.1. */
+    readonly smds?: { registrar: SmdsRegistrar; rspServerAddress: () => string },
+  ) {
     // after a restart, points already reached are not reported again
     for (const p of inventory.profiles()) {
       if (p.state === 'downloaded') this.reported.set(p.iccid, new Set([3]));
@@ -127,18 +142,40 @@ export class Es2pService {
           const eid = optStr(b, 'eid', EID_RE);
           const matchingId = optStr(b, 'matchingId');
           const confirmationCode = optStr(b, 'confirmationCode');
-          optStr(b, 'smdsAddress');
+          const smdsAddress = optStr(b, 'smdsAddress', RSP_ADDRESS_RE);
+          const rootSmdsAddress = optStr(b, 'rootSmdsAddress', RSP_ADDRESS_RE);
           const rf = b['releaseFlag'];
           if (rf === undefined) throw new Es2pError('1.3.1', '2.2', 'mandatory element releaseFlag missing');
           if (typeof rf !== 'boolean') throw new Es2pError('1.3.1', '2.1', 'releaseFlag must be a boolean');
           const url = callbackUrl(b);
-          const r = inv.confirmOrder({
-            iccid,
-            releaseFlag: rf,
-            ...(eid !== undefined && { eid }),
-            ...(matchingId !== undefined && { matchingId }),
-            ...(confirmationCode !== undefined && { confirmationCode }),
-          });
+          const target = smdsAddress ?? rootSmdsAddress;
+          const smds = this.smds;
+          if (target !== undefined && !smds) throw new Es2pError('8.9', '5.1', 'no SM-DS registration configured on this SM-DP+');
+          if (target !== undefined && matchingId === '') throw new Es2pError('1.3.1', '2.1', 'an SM-DS event needs a matchingId (eventId): it must not be empty');
+          const r = inv.db.transaction(() => {
+            const r = inv.confirmOrder({
+              iccid,
+              releaseFlag: rf,
+              ...(eid !== undefined && { eid }),
+              ...(matchingId !== undefined && { matchingId }),
+              ...(confirmationCode !== undefined && { confirmationCode }),
+            });
+            if (target !== undefined && smds) {
+              if (r.eid === undefined) throw new InventoryError('8.1.1', '2.2', 'an SM-DS event needs the EID');
+              const cascade = smdsAddress !== undefined && rootSmdsAddress !== undefined && smdsAddress.toLowerCase() !== rootSmdsAddress.toLowerCase();
+              smds.registrar.add({
+                smdsAddress: target,
+                eventId: r.matchingId,
+                matchingId: r.matchingId,
+                eid: r.eid,
+                rspServerAddress: smds.rspServerAddress(),
+                forwardingIndicator: cascade,
+                ...(rootSmdsAddress !== undefined && { rootSmdsAddress }),
+              });
+            }
+            return r;
+          })();
+          if (target !== undefined) smds?.registrar.kick();
           if (url) this.orderUrls.set(iccid, url);
           this.reported.delete(iccid);
           return { header: SUCCESS, ...(r.eid !== undefined && { eid: r.eid }), matchingId: r.matchingId };
@@ -151,6 +188,7 @@ export class Es2pService {
           if (fpsi !== 'Available' && fpsi !== 'Unavailable') throw new Es2pError('1.3.1', '2.1', 'finalProfileStatusIndicator must be Available or Unavailable');
           inv.cancelOrder({ iccid, finalProfileStatusIndicator: fpsi, ...(eid !== undefined && { eid }), ...(matchingId !== undefined && { matchingId }) });
           this.orderUrls.delete(iccid);
+          this.smds?.registrar.reconcile(); // the order's SM-DS events are deleted
           return { header: SUCCESS };
         }
         case 'releaseProfile': {
@@ -234,8 +272,8 @@ export class Es2pService {
  *   SmdpServer.start({ ..., register: registerEs2p(opts, (svc) => { es2p = svc; }) })
  */
 export function registerEs2p(opts: Es2pOptions = {}, onService?: (s: Es2pService) => void) {
-  return (app: FastifyInstance, ctx: { inventory: SmdpInventory; es9p: Es9pService }): void => {
-    const svc = new Es2pService(ctx.inventory, opts);
+  return (app: FastifyInstance, ctx: Pick<SmdpRegisterContext, 'inventory' | 'es9p'> & Partial<Pick<SmdpRegisterContext, 'smds'>>): void => {
+    const svc = new Es2pService(ctx.inventory, opts, ctx.smds && { registrar: ctx.smds, rspServerAddress: () => ctx.es9p.address });
     onService?.(svc);
     const fns = new Set<string>(ES2P_FUNCTIONS);
     app.post<{ Params: { fn: string } }>(`${ES2P_PREFIX}:fn`, async (req, reply) => {

@@ -6,3 +6,4 @@ export * from './server.js';
 export { SmdpError, computeHashCc } from './signing.js';
 export { buildBoundProfilePackage, buildBoundProfilePackageDetailed } from './bpp-builder.js';
 export * from './es2p.js';
+export * from './smds-registrar.js';

@@ -100,6 +100,30 @@ describe('SM-DS ES12 over HTTPS (mutual TLS)', () => {
     expect(ds.server.events.get('NOPE-2')).toBeUndefined();
   });
 
+  it("registerEvent for an rspServerAddress outside the caller's DPtls SAN → 8.8.1/3.8, nothing stored; deleteEvent of another SM-DP+'s event → 8.9.5/3.9, kept", async () => {
+    const other = createDpTls(ds.ci, 'smdp-other.test', { extraDnsNames: ['*.other.test'] });
+    const otherPem = { certPem: other.certPem, keyPem: other.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
+    const mallory = ds.es12({ clientTls: otherPem });
+    // the default test DPtls covers localhost and *.example.com
+    for (const addr of ['localhost:8443', 'smdp.example.com', 'SMDP.Example.COM:443', 'sub.x.example.com', 'example.com', 'smdp.example.com.evil.test']) {
+      expect(await failure(mallory.registerEvent({ eid: EID_A, eventId: `BIND-${addr}`, rspServerAddress: addr })), addr).toBe('8.8.1/3.8');
+      expect(ds.server.events.get(`BIND-${addr}`)).toBeUndefined();
+    }
+    // its own names (and a wildcard one level deep) are fine
+    await mallory.registerEvent({ eid: EID_A, eventId: 'BIND-OWN-1', rspServerAddress: 'smdp-other.test:9443' });
+    await mallory.registerEvent({ eid: EID_A, eventId: 'BIND-OWN-2', rspServerAddress: 'dp2.other.test' });
+    expect(ds.server.events.get('BIND-OWN-2')?.rspServerAddress).toBe('dp2.other.test');
+    // the rightful SM-DP+ registers; the other one cannot delete it
+    const c = ds.es12();
+    await c.registerEvent({ eid: EID_A, eventId: 'BIND-MINE', rspServerAddress: 'localhost:8443' });
+    expect(await failure(mallory.deleteEvent({ eid: EID_A, eventId: 'BIND-MINE' }))).toBe('8.9.5/3.9');
+    expect(ds.server.events.get('BIND-MINE')?.rspServerAddress).toBe('localhost:8443');
+    await c.deleteEvent({ eid: EID_A, eventId: 'BIND-MINE' });
+    expect(ds.server.events.get('BIND-MINE')).toBeUndefined();
+    await mallory.deleteEvent({ eid: EID_A, eventId: 'BIND-OWN-1' });
+    await mallory.deleteEvent({ eid: EID_A, eventId: 'BIND-OWN-2' });
+  });
+
   it('the ES12 client refuses an SM-DS whose TLS certificate is not from its CIs', async () => {
     const c = ds.es12({ trustedCis: [createCi().certDer] });
     const e = await c.registerEvent({ eid: EID_A, eventId: 'TLS-1', rspServerAddress: 'a.example.com' }).catch((x: unknown) => x);

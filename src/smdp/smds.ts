@@ -5,7 +5,9 @@
  * Paths: ES11 is served under both `/gsma/rsp2/es9plus/` (lpac, euicc-go) and `/gsma/rsp2/es11/`, and
  * initiateAuthentication accepts the address as `smdpAddress` or `smdsAddress`. ES12 is
  * `/gsma/rsp2/es12/registerEvent|deleteEvent` and requires mutual TLS by default: the caller's TLS client
- * certificate must chain to a trusted CI and be a valid SGP.22 CERT.DPtls (else HTTP 403).
+ * certificate must chain to a trusted CI and be a valid SGP.22 CERT.DPtls (else HTTP 403), and the host of an
+ * event's rspServerAddress must be one of its dNSNames (else 8.8.1/3.8, see es12.ts). With
+ * `es12ClientAuth: 'none'` neither check is made.
  *
  * Responses: HTTP 200 JSON with `header.functionExecutionStatus` (failures are `Failed` + subject/reason +
  * message); header `X-Admin-Protocol`. Requests: Content-Type must be JSON (else 1.2.1/2.1), an
@@ -30,6 +32,7 @@ import {
   registerEvent,
   SmdsEventStore,
   SmdsFunctionError,
+  type Es12Caller,
   type SmdsJsonObject,
 } from './es12.js';
 
@@ -136,25 +139,22 @@ export class SmdsServer {
         route(`${prefix}/initiateAuthentication`, (b) => es11!.initiateAuthentication(b));
         route(`${prefix}/authenticateClient`, (b) => es11!.authenticateClient(b));
       }
-      const es12Guard = (req: FastifyRequest): void => {
-        if (clientAuth === 'none') return;
+      const es12Guard = (req: FastifyRequest): Es12Caller | undefined => {
+        if (clientAuth === 'none') return undefined;
         const sock = req.raw.socket as TLSSocket;
         const peer = typeof sock.getPeerCertificate === 'function' ? sock.getPeerCertificate() : undefined;
         if (!sock.authorized || !peer || !peer.raw) throw new ForbiddenError('ES12 requires a TLS client certificate issued by a trusted CI');
+        const tlsCertificate = new Uint8Array(peer.raw);
         try {
-          verifyServerCertificate({ trustedCis: cis, cert: new Uint8Array(peer.raw), role: 'DPtls' });
+          verifyServerCertificate({ trustedCis: cis, cert: tlsCertificate, role: 'DPtls' });
         } catch (e) {
           throw new ForbiddenError(`ES12 client certificate refused: ${(e as Error).message}`);
         }
+        return { tlsCertificate };
       };
-      route('/gsma/rsp2/es12/registerEvent', (b, req) => {
-        es12Guard(req);
-        return registerEvent(events, b);
-      });
-      route('/gsma/rsp2/es12/deleteEvent', (b, req) => {
-        es12Guard(req);
-        return deleteEvent(events, b);
-      });
+      // the caller's CERT.DPtls binds the events it may register/delete to its own host names (es12.ts)
+      route('/gsma/rsp2/es12/registerEvent', (b, req) => registerEvent(events, b, es12Guard(req)));
+      route('/gsma/rsp2/es12/deleteEvent', (b, req) => deleteEvent(events, b, es12Guard(req)));
 
       await app.listen({ host, port: o.port ?? 0 });
       const addr = app.server.address();

@@ -14,7 +14,7 @@ export interface TestSmds {
   readonly ci: IssuedCertificate;
   /** localhost:<port> */
   readonly address: string;
-  /** CERT.DPtls (client certificate of the SM-DP+ for ES12). */
+  /** CERT.DPtls (client certificate of the SM-DP+ for ES12), for `localhost` and `*.example.com`. */
   readonly dpTls: IssuedCertificate;
   /** An ES12 client with mutual TLS (closed by close()). */
   es12(opts?: { clientTls?: { certPem: string; keyPem: string } | null; trustedCis?: Uint8Array[] }): Es12Client;
@@ -38,7 +38,8 @@ export async function startTestSmds(
     ...(o.sessionTtlMs !== undefined && { sessionTtlMs: o.sessionTtlMs }),
   });
   let server = await SmdsServer.start(opts(o.port));
-  const dpTls = createDpTls(ci, 'localhost');
+  // the SM-DS accepts events only for hosts in the caller's DPtls: the test SM-DP+ is localhost and *.example.com
+  const dpTls = createDpTls(ci, 'localhost', { extraDnsNames: ['*.example.com'] });
   const dpTlsPem = { certPem: dpTls.certPem, keyPem: dpTls.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
   const clients: Es12Client[] = [];
   const t: TestSmds = {
