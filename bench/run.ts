@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: prints one JSON line per figure ({"name","value","unit",...}).
  * Options: --seconds N (measuring time per figure, default 1), --only <group prefix>.
- * Groups: codec, crypto, euicc, lpa (virtual, and pcsc / at when pcscd+vpcd / socat are present).
+ * Groups: codec, crypto, euicc, lpa (virtual, and pcsc / at when pcscd+vpcd / socat are present), download, api.
  */
+import { benchApi } from './api.bench.js';
 import { benchCodec } from './codec.bench.js';
 import { benchCrypto } from './crypto.bench.js';
 import { benchDownload } from './download.bench.js';
@@ -19,6 +20,7 @@ const groups: Array<[string, (s: number) => void | Promise<void>]> = [
   ['euicc', benchEuicc],
   ['lpa', benchLpa],
   ['download', benchDownload],
+  ['api', benchApi],
 ];
 for (const [name, fn] of groups) {
   if (only && !name.startsWith(only)) continue;

@@ -8,8 +8,11 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
+import { registerAppsCommands } from './apps.js';
 import { registerCardCommands } from './card.js';
+import { registerDeviceCommands } from './device.js';
 import { runAsProcess, runProgram, type CliIo } from './io.js';
+import { registerServeCommand } from './serve.js';
 
 export { CliFailure, CliUsageError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliIo } from './io.js';
 
@@ -23,12 +26,18 @@ export function createProgram(io: CliIo): Command {
     .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) })
     .exitOverride();
   registerCardCommands(program, io);
+  registerServeCommand(program, io);
+  registerAppsCommands(program, io);
+  registerDeviceCommands(program, io);
   program.addHelpText(
     'after',
     `
 Examples:
   esim card create --state card.db
-  esim card serve --state card.db --vpcd 127.0.0.1:35963`,
+  esim card serve --state card.db --vpcd 127.0.0.1:35963
+  esim serve
+  esim apps add com.example.esim --system --grant GET SET
+  esim device factory-reset --yes`,
   );
   return program;
 }

@@ -69,10 +69,21 @@ export const EXTENSION_FUNCTIONS = [
   'runningDownloads', // (slotId) → { transactionId: string; step: string }[]
 ] as const;
 
+/**
+ * Daemon-only calls (socket and dashboard HTTP API), reserved to the shell identity; not part of the API
+ * namespace and not handled by EsimService.invoke (the daemon dispatches them):
+ *   factoryReset () → { slotId: number; resultCode: number; kept: boolean }[]   (EsimService.factoryReset)
+ * Any other caller: 202 when not a system app, else 201.
+ */
+export const SHELL_ONLY_FUNCTIONS = ['factoryReset'] as const;
+export type ShellOnlyFunction = (typeof SHELL_ONLY_FUNCTIONS)[number];
+
 export type SystemFunction = (typeof SYSTEM_FUNCTIONS)[number];
 export type PublicFunction = (typeof PUBLIC_FUNCTIONS)[number];
 export type ExtensionFunction = (typeof EXTENSION_FUNCTIONS)[number];
 export type ApiFunction = SystemFunction | PublicFunction | ExtensionFunction;
+/** What a wire `call` may name: an API function or a shell-only daemon call. */
+export type WireFunction = ApiFunction | ShellOnlyFunction;
 
 export const GET_PERMISSION = 'ohos.permission.GET_TELEPHONY_ESIM_STATE';
 export const SET_PERMISSION = 'ohos.permission.SET_TELEPHONY_ESIM_STATE';
@@ -204,6 +215,12 @@ export interface EsimBackend {
  *   client → daemon  {"t":"sub","event":"downloadProgress"} / {"t":"unsub","event":"..."}
  *   daemon → client  {"t":"event","event":"downloadProgress","payload":{...}}
  * A client that closes its socket abandons its calls: their results are dropped (never delivered elsewhere).
+ * Additions (wire v1, backwards compatible):
+ *   - `id` of a call is an integer (or a string of at most 64 characters), echoed in its result/error.
+ *   - an `error` line without `id` ends the connection (malformed line, line over MAX_LINE_BYTES, no hello,
+ *     bad token, token revoked/rotated), except {"t":"error","event":"...","code":201|202,...} which only
+ *     refuses a `sub` (events need a system app with GET_TELEPHONY_ESIM_STATE).
+ *   - `fn` may be a SHELL_ONLY_FUNCTIONS name (factoryReset).
  */
 export const WIRE_VERSION = 1;
 export const MAX_LINE_BYTES = 1 << 20;

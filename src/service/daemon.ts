@@ -1,0 +1,353 @@
+/**
+ * The daemon (`esim serve`, `npm start`): owns the cards of one home, serves the API on a Unix socket
+ * (ipc.ts) and the dashboard's HTTP API on 127.0.0.1 (http-api.ts).
+ *
+ * Start: ensureHome → lock file (home/daemon.lock, O_EXCL; a second daemon on the same home refuses with a
+ * clear message; a lock left by a dead process is taken over) → EsimService.open → socket → HTTP.
+ * Stop (signal aborted, stop()): no new connections or calls (3120001), in-flight card operations finish or
+ * roll back (EsimService.close), their answers are delivered, then the socket and the lock are removed.
+ * Logs one JSON line per event (stderr by default); never tokens, session ids, call arguments or codes.
+ */
+import { existsSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { CallerRegistry } from './callers.js';
+import { ensureHome, homePaths, readShellToken, defaultHome, type HomePaths } from './home.js';
+import { serveHttpApi, type HttpApi } from './http-api.js';
+import { serveSocket, SocketBackend, type DaemonLog, type SocketServer } from './ipc.js';
+import { ServiceError, type SlotJson } from './protocol.js';
+import { EsimService } from './service.js';
+
+// ------------------------------------------------------------------------------------------ logging
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+function envLevel(): LogLevel {
+  const v = (process.env['ESIM_LOG_LEVEL'] ?? '').toLowerCase();
+  return v in LEVELS ? (v as LogLevel) : 'info';
+}
+
+/** A tiny JSON-lines logger: {"time","level","event",...fields}. */
+export function jsonLogger(write: (line: string) => void, minLevel: LogLevel = envLevel()): DaemonLog {
+  const min = LEVELS[minLevel];
+  return (level, event, fields = {}) => {
+    if (LEVELS[level] < min) return;
+    let line: string;
+    try {
+      line = JSON.stringify({ time: new Date().toISOString(), level, event, ...fields });
+    } catch {
+      line = JSON.stringify({ time: new Date().toISOString(), level, event });
+    }
+    try {
+      write(line);
+    } catch {
+      /* a closed stderr must not stop the daemon */
+    }
+  };
+}
+
+// ------------------------------------------------------------------------------------------ lock file
+
+export interface DaemonLockInfo {
+  readonly pid: number;
+  /** /proc/<pid>/stat start time (Linux): tells a reused pid from the daemon's. */
+  readonly procStart?: string;
+  readonly nonce: string;
+  readonly home: string;
+  readonly startedAt: number;
+  readonly socket?: string;
+  readonly dashboardUrl?: string;
+}
+
+/** A daemon already runs on this home. */
+export class DaemonRunningError extends Error {
+  override readonly name = 'DaemonRunningError';
+  constructor(
+    readonly home: string,
+    readonly pid: number | undefined,
+    readonly lockFile: string,
+  ) {
+    super(
+      `another esim daemon${pid ? ` (pid ${pid})` : ''} is already running on ${home}; stop it first` +
+        ` (or, if you are sure none runs, remove ${lockFile})`,
+    );
+  }
+}
+
+/** Locks held by daemons of this process (several daemons on different homes can run in one process, e.g. tests). */
+const heldLocks = new Map<string, string>();
+
+function procStartOf(pid: number): string | undefined {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return s.slice(s.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+function parseLock(text: string): DaemonLockInfo | undefined {
+  try {
+    const v = JSON.parse(text) as DaemonLockInfo;
+    return typeof v === 'object' && v !== null && Number.isSafeInteger(v.pid) && typeof v.nonce === 'string' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function lockAlive(lockFile: string, info: DaemonLockInfo): boolean {
+  if (info.pid === process.pid) return heldLocks.get(lockFile) === info.nonce;
+  try {
+    process.kill(info.pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  if (info.procStart !== undefined) {
+    const now = procStartOf(info.pid);
+    if (now !== undefined && now !== info.procStart) return false; // the pid was reused
+  }
+  return true;
+}
+
+/** The home's daemon lock, and whether its daemon is alive (undefined: no lock file). */
+export function readDaemonLock(home: string): (DaemonLockInfo & { alive: boolean }) | undefined {
+  const file = homePaths(resolvePath(home)).lock;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const info = parseLock(text);
+  if (!info) return undefined;
+  return { ...info, alive: lockAlive(file, info) };
+}
+
+function acquireLock(lockFile: string, home: string): DaemonLockInfo {
+  const info: DaemonLockInfo = {
+    pid: process.pid,
+    ...(procStartOf(process.pid) !== undefined ? { procStart: procStartOf(process.pid)! } : {}),
+    nonce: randomBytes(16).toString('hex'),
+    home,
+    startedAt: Date.now(),
+  };
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      writeFileSync(lockFile, JSON.stringify(info) + '\n', { flag: 'wx', mode: 0o600 });
+      heldLocks.set(lockFile, info.nonce);
+      return info;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    let text = '';
+    let age = 0;
+    try {
+      text = readFileSync(lockFile, 'utf8');
+      age = Date.now() - statSync(lockFile).mtimeMs;
+    } catch {
+      continue; // removed meanwhile: try again
+    }
+    const cur = parseLock(text);
+    if (cur ? lockAlive(lockFile, cur) : age < 5000) throw new DaemonRunningError(home, cur?.pid, lockFile);
+    try {
+      unlinkSync(lockFile); // a dead daemon's lock
+    } catch {
+      /* someone else took it over: retry */
+    }
+  }
+  throw new DaemonRunningError(home, undefined, lockFile);
+}
+
+function updateLock(lockFile: string, info: DaemonLockInfo): void {
+  const tmp = `${lockFile}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(info) + '\n', { mode: 0o600 });
+  renameSync(tmp, lockFile);
+}
+
+function releaseLock(lockFile: string, nonce: string): void {
+  heldLocks.delete(lockFile);
+  try {
+    const cur = parseLock(readFileSync(lockFile, 'utf8'));
+    if (cur?.nonce === nonce) unlinkSync(lockFile);
+  } catch {
+    /* already gone */
+  }
+}
+
+// ------------------------------------------------------------------------------------------ daemon
+
+export interface RunDaemonOptions {
+  /** Default: ESIM_HOME or ~/.esimkit. */
+  readonly home?: string;
+  /** Default: home/esim.sock. */
+  readonly socketPath?: string;
+  /** Default: `dashboardPort` of slots.json, else 0 (a free port). */
+  readonly dashboardPort?: number;
+  /** Aborting stops the daemon (SIGTERM/SIGINT in `esim serve`). */
+  readonly signal?: AbortSignal;
+  /** One JSON line per event; default process.stderr. */
+  readonly log?: (line: string) => void;
+  readonly logLevel?: LogLevel;
+}
+
+export interface RunningDaemon {
+  readonly home: string;
+  readonly paths: HomePaths;
+  /** True when this start created the home (embedded default). */
+  readonly created: boolean;
+  readonly socketPath: string;
+  readonly dashboardUrl: string;
+  readonly shellTokenFile: string;
+  readonly service: EsimService;
+  readonly registry: CallerRegistry;
+  /** Resolves once the daemon has stopped (socket and lock removed). */
+  readonly closed: Promise<void>;
+  stop(): Promise<void>;
+}
+
+function configuredDashboardPort(paths: HomePaths): number | undefined {
+  try {
+    const v = (JSON.parse(readFileSync(paths.slotsFile, 'utf8')) as Record<string, unknown>)['dashboardPort'];
+    return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 65535 ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Start the daemon on a home (see the file comment). Rejects with DaemonRunningError when one already runs there. */
+export async function runDaemon(o: RunDaemonOptions = {}): Promise<RunningDaemon> {
+  const home = resolvePath(o.home ?? defaultHome());
+  const log = jsonLogger(o.log ?? ((l) => void process.stderr.write(l + '\n')), o.logLevel ?? envLevel());
+  const t0 = performance.now();
+  const { created, paths } = ensureHome(home);
+  const lock = acquireLock(paths.lock, home);
+  const socketPath = resolvePath(o.socketPath ?? paths.socket);
+
+  let service: EsimService | undefined;
+  let sock: SocketServer | undefined;
+  let http: HttpApi | undefined;
+  let registry: CallerRegistry | undefined;
+  const offEvents: Array<() => void> = [];
+  try {
+    readShellToken(home); // created 0600 if missing
+    service = await EsimService.open({ home });
+    registry = new CallerRegistry(service.store.db, { shellTokenFile: paths.shellToken });
+    sock = await serveSocket(service, registry, socketPath, { log });
+
+    const fromConfig = o.dashboardPort === undefined ? configuredDashboardPort(paths) : undefined;
+    try {
+      http = await serveHttpApi(service, registry, { port: o.dashboardPort ?? fromConfig ?? 0, log });
+    } catch (e) {
+      if (fromConfig === undefined || (e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
+      log('warn', 'dashboard-port-in-use', { port: fromConfig });
+      http = await serveHttpApi(service, registry, { port: 0, log });
+    }
+    updateLock(paths.lock, { ...lock, socket: socketPath, dashboardUrl: http.url });
+
+    offEvents.push(
+      service.on('profileChange', (p) => log('info', 'profile-change', { slotId: p.slotId, portIndex: p.portIndex, iccid: p.iccid, change: p.change })),
+      service.on('downloadProgress', (p) =>
+        log(p.step === 'done' || p.step === 'failed' ? 'info' : 'debug', 'download-progress', { slotId: p.slotId, step: p.step, resultCode: p.resultCode }),
+      ),
+      service.on('osuProgress', (p) => log('info', 'osu-progress', { slotId: p.slotId, status: p.status, version: p.version })),
+    );
+    log('info', 'started', {
+      home,
+      created,
+      socket: socketPath,
+      dashboard: http.url,
+      slots: service.config.slots.length,
+      ms: Math.round(performance.now() - t0),
+    });
+  } catch (e) {
+    for (const off of offEvents) off();
+    await http?.close().catch(() => {});
+    await sock?.close({ graceMs: 0 }).catch(() => {});
+    await service?.close().catch(() => {});
+    releaseLock(paths.lock, lock.nonce);
+    log('error', 'start-failed', { error: e instanceof Error ? e.message : String(e) });
+    throw e;
+  }
+
+  const svc = service;
+  const socketServer = sock;
+  const httpApi = http;
+  const reg = registry;
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((r) => (resolveClosed = r));
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      const t = performance.now();
+      log('info', 'stopping', {});
+      socketServer.stopAccepting();
+      httpApi.stopAccepting();
+      try {
+        await svc.close(); // in-flight card operations finish or roll back; their answers go out below
+      } catch (e) {
+        log('error', 'service-close-failed', { error: e instanceof Error ? e.message : String(e) });
+      }
+      await socketServer.close({ graceMs: 5000 });
+      await httpApi.close();
+      for (const off of offEvents) off();
+      releaseLock(paths.lock, lock.nonce);
+      log('info', 'stopped', { ms: Math.round(performance.now() - t) });
+      resolveClosed();
+    })();
+    return stopping;
+  };
+  if (o.signal) {
+    if (o.signal.aborted) void stop();
+    else o.signal.addEventListener('abort', () => void stop(), { once: true });
+  }
+
+  return {
+    home,
+    paths,
+    created,
+    socketPath,
+    dashboardUrl: httpApi.url,
+    shellTokenFile: paths.shellToken,
+    service: svc,
+    registry: reg,
+    closed,
+    stop,
+  };
+}
+
+/**
+ * A SocketBackend to the daemon of `home` when one answers (socket: `o.socket`, else the running daemon's
+ * from its lock file, else home/esim.sock; token: `o.token`, else the home's shell token); undefined when no
+ * daemon runs there. When the lock file says a daemon is alive (e.g. still starting), connecting is retried
+ * until `connectTimeoutMs` (default 3 s), then ServiceError 3120001 — never undefined, so that callers do not
+ * open the daemon's cards in-process beside it. Other refusals (a bad token: 201) reject.
+ */
+export async function connectToDaemon(
+  home: string,
+  o: { socket?: string; token?: string; connectTimeoutMs?: number } = {},
+): Promise<SocketBackend | undefined> {
+  const h = resolvePath(home);
+  const timeoutMs = o.connectTimeoutMs ?? 3000;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const lock = readDaemonLock(h);
+    const alive = lock?.alive === true;
+    const socket = o.socket ?? (alive ? lock.socket : undefined) ?? homePaths(h).socket;
+    if (existsSync(socket)) {
+      try {
+        return await SocketBackend.connect(socket, o.token ?? readShellToken(h), { connectTimeoutMs: Math.max(100, deadline - Date.now()) });
+      } catch (e) {
+        if (!(e instanceof ServiceError) || e.code !== 3120001) throw e;
+      }
+    }
+    if (!alive) return undefined;
+    if (Date.now() >= deadline) {
+      throw new ServiceError(3120001, `Service connection failed: the daemon (pid ${lock.pid}) of ${h} does not answer on ${socket}.`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Slot descriptions as the welcome carries them (for summaries). */
+export type { SlotJson };
