@@ -1,7 +1,22 @@
 /**
- * esimkit. The OpenHarmony eSIM API (`eSIM`, `createESim`, `BusinessError`) arrives with the API issue;
- * the foundation is available now as namespaces.
+ * esimkit: OpenHarmony's eSIM API (`eSIM`, `createESim`, `BusinessError`), and the foundation as namespaces.
  */
+export {
+  eSIM,
+  createESim,
+  closeDefaultESim,
+  BusinessError,
+  ErrorCode,
+  SHELL_CALLER,
+  ESIM_FUNCTIONS,
+  type ESim,
+  type ESimFunctionName,
+  type CreateESimOptions,
+  type AsyncCallback,
+  type Callback,
+  type Caller,
+  type EsimBackend,
+} from './api/index.js';
 export * as asn1 from './asn1/index.js';
 export * as crypto from './crypto/index.js';
 export * from './util/hex.js';
