@@ -10,9 +10,10 @@
  * card (a following download on the same card succeeds). The expected code is the ResultCode constant;
  * for subject/reason faults it is also checked to be what the one mapping (statusCodeToResultCode) gives.
  *
- * 203 ACTIVATION_CODE_CHANGED is not provoked: download.ts has a preview callback (onMetadata) but no
- * comparison of the profile with one previewed earlier, so nothing in the flow raises the
- * 'metadata-changed' check yet (see the report / the it.todo below).
+ * 203 ACTIVATION_CODE_CHANGED: the user previews an order (getProfileMetadata), the operator re-points it
+ * over ES2+ (cancelOrder, then downloadOrder + confirmOrder of another profile under the same matchingId, or
+ * a new EID-bound order for the default SM-DP+), and the download with `expectedIccid` stops with
+ * CancelSession metadataMismatch: nothing installed, no session on either end, the new order still usable.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ApduChannel } from '../src/apdu/channel.js';
@@ -26,9 +27,12 @@ import { downloadProfile, runningDownloads, type DownloadOptions } from '../src/
 import { getProfilesInfo, listNotifications } from '../src/lpa/index.js';
 import { Es10DownloadError, LpaCheckError, LpaError, ResultCode, mapFailure, statusCodeToResultCode, type MappingContext } from '../src/lpa/result-codes.js';
 import { Es9pResponseError } from '../src/lpa/es9p.js';
+import { getProfileMetadata } from '../src/lpa/metadata.js';
+import { registerEs2p } from '../src/smdp/es2p.js';
+import { request } from 'undici';
 import { fromBase64, toBase64 } from '../src/util/hex.js';
 import { Es9pProxy, failedStatus, type Json } from './support/es9p-proxy.js';
-import { startTestSmdp, type TestSmdp } from './support/smdp.js';
+import { startTestSmdp, statusOf, type TestSmdp } from './support/smdp.js';
 
 const resolve = (h: string): string | undefined => (h === 'localhost' ? '127.0.0.1' : undefined);
 
@@ -36,7 +40,7 @@ let t: TestSmdp;
 let proxy: Es9pProxy;
 
 beforeAll(async () => {
-  t = await startTestSmdp({ curve: 'P-256' });
+  t = await startTestSmdp({ curve: 'P-256', register: registerEs2p() });
   proxy = await Es9pProxy.start({ tls: t.identity.tls, caPem: t.ci.certPem, targetPort: t.server.port });
   // the SM-DP+ answers for the proxy's address: activation codes, serverSigned1.serverAddress
   t.server.es9p.address = proxy.address;
@@ -300,6 +304,89 @@ describe('download faults provoked for real: one ResultCode each, nothing instal
     await failedFrom('authenticateClient', '8.1.2', '6.1', ResultCode.RESULT_CERTIFICATE_INVALID);
   });
 
-  // ---------------------------------------------------------------- 203
-  it.todo('203 ACTIVATION_CODE_CHANGED: needs a preview-then-download flow comparing the profile with the one previewed (download.ts has none yet)');
+  // ---------------------------------------------------------------- 203 ACTIVATION_CODE_CHANGED
+  it('203: the operator re-points the previewed matchingId to another profile (ES2+ cancelOrder, downloadOrder + confirmOrder)', async () => {
+    const card = await cardWithOneProfile();
+    const before = await profileCount(card);
+    const a = addProfile();
+    const b = addProfile();
+    const matchingId = `REPOINT-${a.slice(-6)}`;
+    await es2ok('downloadOrder', { iccid: a });
+    expect(await es2ok('confirmOrder', { iccid: a, matchingId, releaseFlag: true })).toMatchObject({ matchingId });
+    const activationCode = t.server.activationCode(matchingId);
+    const preview = await getProfileMetadata(opts(card, { activationCode }));
+    expect(preview.metadata.iccid).toBe(a);
+
+    // the operator changes what the activation code points to
+    await es2ok('cancelOrder', { iccid: a, matchingId, finalProfileStatusIndicator: 'Available' });
+    await es2ok('downloadOrder', { iccid: b });
+    expect(await es2ok('confirmOrder', { iccid: b, matchingId, releaseFlag: true })).toMatchObject({ matchingId });
+
+    proxy.calls.length = 0;
+    const sessions = t.server.inventory.sessionCount();
+    const e = await failure(downloadProfile(opts(card, { activationCode, expectedIccid: preview.metadata.iccid })));
+    expect({ code: e.resultCode, reason: e.reason }).toEqual({ code: ResultCode.RESULT_ACTIVATION_CODE_CHANGED, reason: 'check metadata-changed' });
+    expect(mapFailure(e.cause).resultCode).toBe(ResultCode.RESULT_ACTIVATION_CODE_CHANGED);
+    expect(e.message).toContain(b);
+    // stopped right after authenticateClient; ES9+ cancelSession (metadataMismatch) reached the SM-DP+
+    expect(proxy.functions()).toEqual(['initiateAuthentication', 'authenticateClient', 'cancelSession']);
+    expect(t.server.inventory.sessionCount()).toBe(sessions);
+    // nothing installed, no notification, no session on the card
+    expect(await profileCount(card)).toBe(before);
+    expect(await pendingOn(card)).toBe(0);
+    expect({ auth: card.runtime.session.auth, download: card.runtime.session.download }).toEqual({ auth: undefined, download: undefined });
+    expect(runningDownloads()).toEqual([]);
+    // the server's order is still usable: the user previews the new profile and downloads it
+    expect(t.server.inventory.order(matchingId)).toMatchObject({ state: 'active', iccid: b });
+    expect(t.server.inventory.profileState(b)).toBe('released');
+    expect(t.server.inventory.profileState(a)).toBe('available');
+    const again = await getProfileMetadata(opts(card, { activationCode }));
+    expect(again.metadata.iccid).toBe(b);
+    const r = await downloadProfile(opts(card, { activationCode, expectedIccid: again.metadata.iccid }));
+    expect(r.iccid).toBe(b);
+    expect(r.notificationSent).toBe(true);
+    expect(await profileCount(card)).toBe(before + 1);
+    expect(t.server.inventory.profileState(b)).toBe('installed');
+  });
+
+  it('203: the default SM-DP+ (no matchingId) offers another profile for the EID than the one previewed', async () => {
+    const card = t.newCard();
+    const a = addProfile();
+    const b = addProfile();
+    await es2ok('downloadOrder', { iccid: a, eid: card.eid });
+    await es2ok('confirmOrder', { iccid: a, eid: card.eid, matchingId: '', releaseFlag: true });
+    const preview = await getProfileMetadata(opts(card, { smdpAddress: proxy.address }));
+    expect(preview.metadata.iccid).toBe(a);
+    await es2ok('cancelOrder', { iccid: a, eid: card.eid, finalProfileStatusIndicator: 'Unavailable' });
+    await es2ok('downloadOrder', { iccid: b, eid: card.eid });
+    await es2ok('confirmOrder', { iccid: b, eid: card.eid, matchingId: '', releaseFlag: true });
+
+    const e = await failure(downloadProfile(opts(card, { smdpAddress: proxy.address, expectedIccid: a })));
+    expect(e.resultCode).toBe(ResultCode.RESULT_ACTIVATION_CODE_CHANGED);
+    expect(await profileCount(card)).toBe(0);
+    expect(card.runtime.session.auth).toBeUndefined();
+    expect(t.server.inventory.profileState(b)).toBe('released');
+    const r = await downloadProfile(opts(card, { smdpAddress: proxy.address, expectedIccid: b }));
+    expect(r.iccid).toBe(b);
+  });
 });
+
+function addProfile(): string {
+  const iccid = `89049032${String(iccidSeq++).padStart(11, '0')}`;
+  t.server.inventory.addProfile(buildProfilePackage({ iccid }), { serviceProviderName: 'esimkit', profileName: `faults ${iccid}` });
+  return iccid;
+}
+
+/** One ES2+ call to the real SM-DP+ over HTTPS (TLS verified against the test CI); expects success. */
+async function es2ok(fn: string, body: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const r = await request(`${t.url}/gsma/rsp2/es2plus/${fn}`, {
+    method: 'POST',
+    dispatcher: t.dispatcher,
+    headers: { 'content-type': 'application/json', 'x-admin-protocol': 'gsma/rsp/v2.2.0' },
+    body: JSON.stringify({ header: { functionRequesterIdentifier: 'operator', functionCallIdentifier: `${fn}-${Date.now()}` }, ...body }),
+  });
+  expect(r.statusCode).toBe(200);
+  const j = (await r.body.json()) as Record<string, unknown>;
+  expect([fn, statusOf(j)]).toEqual([fn, { status: 'Executed-Success' }]);
+  return j;
+}

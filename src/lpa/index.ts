@@ -54,3 +54,11 @@ export {
   type DownloadTimeouts,
   type ProfileMetadata,
 } from './download.js';
+export { type RspSessionOptions } from './rsp-session.js';
+export { getProfileMetadata, type MetadataOptions, type MetadataResult } from './metadata.js';
+export {
+  sendPendingNotifications,
+  deliverNotification,
+  type SendNotificationsOptions,
+  type SendNotificationsResult,
+} from './notifications.js';

@@ -6,7 +6,7 @@
  * |---|---|
  * | -2 SOLVABLE_ERRORS | LpaCheckError confirmation-code-required, ppr-consent-required; 8.2.7/2.2 when no code was sent |
  * | 201 GET_EID_FAILED | EuiccSwError / EuiccResponseError of GetEID |
- * | 203 ACTIVATION_CODE_CHANGED | LpaCheckError metadata-changed |
+ * | 203 ACTIVATION_CODE_CHANGED | LpaCheckError metadata-changed (a download with expectedIccid is offered another ICCID than the one previewed; CancelSession metadataMismatch) |
  * | 204 ACTIVATION_CODE_INVALID | ActivationCodeError (any fault) |
  * | 205 SMDP_ADDRESS_INVALID | LpaCheckError no-address; RspHttpError dns (malformed address, ENOTFOUND, EAI_NONAME/NODATA/FAIL) |
  * | 206 EUICC_INFO_INVALID | EuiccSwError / EuiccResponseError of GetEUICCInfo1/2, GetEUICCChallenge, GetRAT; 8.8.3/3.1; 8.9.3/3.1 |
@@ -32,12 +32,14 @@
  * | 251 CERTIFICATE_INVALID | 8.1.2/*, 8.1.3/*, 8.1.4/6.1, 8.8.2/3.1, 8.8.4/3.7, 8.9.2/3.1, 8.9.4/3.7; AuthenticateServer invalidCertificate(1), invalidOid(5), ciPKUnknown(7); PrepareDownload invalidCertificate(1) |
  * | 263 OUT_OF_MEMORY | 8.1/4.8; PIR installFailedDueToInsufficientMemoryForProfile(10); LpaCheckError no-memory |
  * | 268 PPR_FORBIDDEN | LpaCheckError ppr-forbidden; PIR pprNotAllowed(15) |
+ * | 270 NOTHING_TO_DELETE | sendPendingNotifications: a requested seqNumber that is not (or no longer) pending on the eUICC |
  * | 276 PPR_NOT_MATCH | LpaCheckError ppr-not-match |
  * | 284 PROFILE_EID_INVALID | 8.1.1/3.8, 8.1.1/3.10, 8.2.1/3.10; PIR installFailedDueToIccidAlreadyExistsOnEuicc(9) |
  * | 287 DOWNLOAD_TIMEOUT | RspHttpError timeout, phase = 'response'; TransportError timeout; LpaCheckError deadline |
  * | 400 SGP_22_OTHER | other PIR errorReasons; CancelSession undefinedError; EuiccSwError / EuiccResponseError of other functions; Es10ResultError; other TransportErrors; function-failed with a non-8.x subject; anything unknown |
  *
- * 0 OK, -1 MUST_DISABLE_PROFILE, 223, 270, 283 belong to profile management (not produced here).
+ * 0 OK, -1 MUST_DISABLE_PROFILE, 223, 283 belong to profile management (not produced here); 270 is one too, used here
+ * only for a requested notification that is not pending.
  */
 import { ActivationCodeError } from '../asn1/activation-code.js';
 import { AuthenticateErrorCodeValue, DownloadErrorCodeValue } from '../asn1/sgp22/authentication.js';

@@ -35,6 +35,44 @@ describe('SmdpInventory', () => {
     inv.close();
   });
 
+  it('durability: a file is WAL + synchronous NORMAL with group-commit durable(); :memory: syncs nothing', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'smdp-inv-'));
+    dirs.push(d);
+    const path = join(d, 'smdp.db');
+    const inv = new SmdpInventory(path);
+    expect(inv.db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(inv.db.pragma('synchronous', { simple: true })).toBe(1);
+    inv.addProfile(upp('8949449999999990056'));
+    const first = inv.durable();
+    // commits while that sync runs are covered by one more sync, shared by everyone asking meanwhile
+    inv.addProfile(upp('8949449999999990064'));
+    const second = inv.durable();
+    const third = inv.durable();
+    expect(second).toBe(third);
+    expect(second).not.toBe(first);
+    await Promise.all([first, second]);
+    await inv.durable(); // nothing new: resolves without a sync
+    // a nested transaction() is one commit, rolled back as a whole on error
+    expect(() =>
+      inv.transaction(() => {
+        inv.addProfile(upp('8949449999999990072'));
+        inv.transaction(() => inv.addProfile(upp('8949449999999990080')));
+        throw new Error('abort');
+      }),
+    ).toThrow('abort');
+    expect(inv.profiles().map((p) => p.iccid)).toEqual(['8949449999999990056', '8949449999999990064']);
+    inv.addProfile(upp('8949449999999990098'));
+    inv.close(); // syncs what durable() did not
+    const again = new SmdpInventory(path);
+    expect(again.profiles()).toHaveLength(3);
+    again.close();
+    const mem = new SmdpInventory(':memory:');
+    expect(mem.db.pragma('synchronous', { simple: true })).toBe(2);
+    mem.addProfile(upp('8949449999999990106'));
+    await mem.durable();
+    mem.close();
+  });
+
   it('never issues a profile twice: one active order per profile, downloaded bound to one EID', () => {
     const inv = new SmdpInventory(':memory:');
     const { iccid } = inv.addProfile(upp('8949449999999990015'));
@@ -68,6 +106,27 @@ describe('SmdpInventory', () => {
     inv.cancelOrder({ iccid, finalProfileStatusIndicator: 'Unavailable' });
     expect(inv.profileState(iccid)).toBe('unavailable');
     expect(inv.order(c.matchingId)?.state).toBe('cancelled');
+    inv.close();
+  });
+
+  it('a cancelled order\'s matchingId can point to a new order (the old row is kept); an active one cannot', () => {
+    const inv = new SmdpInventory(':memory:');
+    const a = inv.addProfile(upp('8949449999999990130')).iccid;
+    const b = inv.addProfile(upp('8949449999999990148')).iccid;
+    const c = inv.addProfile(upp('8949449999999990155')).iccid;
+    inv.createOrder({ iccid: a, matchingId: 'SAME-ID' });
+    inv.downloadOrder({ iccid: b });
+    expect(() => inv.confirmOrder({ iccid: b, matchingId: 'SAME-ID', releaseFlag: true })).toThrow(expect.objectContaining({ subjectCode: '8.2.6', reasonCode: '3.3' }));
+    expect(inv.profileState(b)).toBe('allocated'); // the refused confirmOrder changed nothing
+    inv.cancelOrder({ iccid: a, finalProfileStatusIndicator: 'Available' });
+    expect(inv.confirmOrder({ iccid: b, matchingId: 'SAME-ID', releaseFlag: true })).toEqual({ matchingId: 'SAME-ID' });
+    expect(inv.order('SAME-ID')).toMatchObject({ iccid: b, state: 'active' });
+    // again: the second cancelled order gets its own archived row
+    inv.cancelOrder({ iccid: b, finalProfileStatusIndicator: 'Available' });
+    inv.createOrder({ iccid: c, matchingId: 'SAME-ID' });
+    const rows = inv.db.prepare("SELECT matching_id, iccid, state FROM orders WHERE matching_id LIKE 'SAME-ID%' ORDER BY rowid").all() as { matching_id: string; iccid: string; state: string }[];
+    expect(rows.map((r) => [r.iccid, r.state])).toEqual([[a, 'cancelled'], [b, 'cancelled'], [c, 'active']]);
+    expect(rows.map((r) => r.matching_id)).toEqual([expect.stringMatching(/^SAME-ID#cancelled-\d+$/), expect.stringMatching(/^SAME-ID#cancelled-\d+$/), 'SAME-ID']);
     inv.close();
   });
 });
