@@ -319,6 +319,51 @@ describe('download failures: one ResultCode each, nothing installed', () => {
     await clean(card);
   });
 
+  it('218 with the canceller\'s reason: postponed (a number or {cancelReason} as the abort reason) keeps the order, endUserRejection ends it', async () => {
+    const card = t.newCard();
+    const cancelWith = async (iccid: string, matchingId: string, how: 'registry-postponed' | 'signal-postponed' | 'signal-object-postponed' | 'registry-default') => {
+      const ac = new AbortController();
+      let cancelled = false;
+      const e = await failure(
+        downloadProfile(
+          opts(t, card, {
+            activationCode: t.server.activationCode(matchingId),
+            signal: ac.signal,
+            onProgress: (p) => {
+              if (p.step === 'downloading' && !cancelled) {
+                cancelled = true;
+                if (how === 'registry-postponed') expect(cancelDownload(p.transactionId!, 1)).toBe(true);
+                if (how === 'registry-default') expect(cancelDownload(p.transactionId!)).toBe(true);
+                if (how === 'signal-postponed') ac.abort(1);
+                if (how === 'signal-object-postponed') ac.abort({ cancelReason: 1 });
+              }
+            },
+          }),
+        ),
+      );
+      expect([how, e.resultCode]).toEqual([how, 218]);
+      expect(await iccidsOn(card)).not.toContain(iccid);
+      expect(t.server.inventory.profileState(iccid)).not.toBe('installed');
+    };
+    for (const how of ['registry-postponed', 'signal-postponed', 'signal-object-postponed'] as const) {
+      const iccid = ownProfile(t);
+      const { matchingId } = t.server.inventory.createOrder({ iccid });
+      await cancelWith(iccid, matchingId, how);
+      // postponed: the SM-DP+ keeps the order, the same activation code downloads afterwards
+      const r = await downloadProfile(opts(t, card, { activationCode: t.server.activationCode(matchingId) }));
+      expect([how, r.iccid]).toEqual([how, iccid]);
+      expect(await iccidsOn(card)).toContain(iccid);
+    }
+    // endUserRejection (the default): the order is over, a second attempt is refused
+    const iccid = ownProfile(t);
+    const { matchingId } = t.server.inventory.createOrder({ iccid });
+    await cancelWith(iccid, matchingId, 'registry-default');
+    const again = await failure(downloadProfile(opts(t, card, { activationCode: t.server.activationCode(matchingId) })));
+    expect(again.resultCode).not.toBe(0);
+    expect(await iccidsOn(card)).not.toContain(iccid);
+    expect(() => cancelDownload('00', 99)).not.toThrow(); // unknown transaction: false before the reason is looked at
+  });
+
   it('287 DOWNLOAD_TIMEOUT: the card does not answer a LoadBoundProfilePackage segment in time', async () => {
     const iccid = ownProfile(t);
     const { matchingId } = t.server.inventory.createOrder({ iccid });

@@ -145,10 +145,14 @@ export class LpaCheckError extends Error {
   constructor(
     readonly check: LpaCheck,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; cancelReason?: number },
   ) {
     super(message, options);
+    if (options?.cancelReason !== undefined) this.cancelReason = options.cancelReason;
   }
+
+  /** check 'cancelled': the SGP.22 CancelSessionReason the canceller asked for (default endUserRejection). */
+  readonly cancelReason?: number;
 }
 
 /** An ES10b download function answered its error alternative (not thrown by es10b.ts, raised by the flow). */

@@ -87,12 +87,30 @@ export const CLEANUP_REQUEST_MS = 5_000;
 
 const running = new Map<string, AbortController>();
 
-/** Cancel a running download (or metadata session) by its transactionId (hex, either case). Returns false when none runs. */
-export function cancelDownload(transactionId: string): boolean {
+/**
+ * Cancel a running download (or metadata session) by its transactionId (hex, either case), ending both
+ * sessions with `reason` (an SGP.22 CancelSessionReason; default endUserRejection). Returns false when none runs.
+ */
+export function cancelDownload(transactionId: string, reason?: number): boolean {
   const c = running.get(transactionId.toUpperCase());
   if (!c) return false;
-  c.abort(new LpaCheckError('cancelled', 'download cancelled'));
+  const cancelReason = reason === undefined ? undefined : checkCancelReason(reason, 'reason');
+  c.abort(new LpaCheckError('cancelled', 'download cancelled', cancelReason === undefined ? {} : { cancelReason }));
   return true;
+}
+
+/**
+ * The CancelSessionReason an outer AbortSignal asks for: its reason is a CancelSessionReason number, or an
+ * object with a numeric `cancelReason` (e.g. the service's queue abort); anything else → undefined.
+ */
+function requestedCancelReason(reason: unknown): number | undefined {
+  const v =
+    typeof reason === 'number'
+      ? reason
+      : typeof reason === 'object' && reason !== null && typeof (reason as { cancelReason?: unknown }).cancelReason === 'number'
+        ? (reason as { cancelReason: number }).cancelReason
+        : undefined;
+  return v !== undefined && CANCEL_REASONS.has(v) ? v : undefined;
 }
 
 /** transactionIds of the downloads (and metadata sessions) running in this process. */
@@ -207,8 +225,9 @@ export function cancelReasonFor(e: unknown): number {
   if (inner instanceof LpaCheckError) {
     switch (inner.check) {
       case 'user-rejected':
-      case 'cancelled':
         return R.endUserRejection;
+      case 'cancelled':
+        return inner.cancelReason ?? R.endUserRejection;
       case 'confirmation-code-required':
       case 'ppr-consent-required':
         return R.postponed;
@@ -285,7 +304,10 @@ export async function runRspSession<T>(o: RspSessionOptions, hooks: RspSessionHo
   const overall = new AbortController();
   const overallMs = o.timeouts?.overallMs ?? DEFAULT_OVERALL_MS;
   const deadline = setTimeout(() => overall.abort(new LpaCheckError('deadline', `${hooks.what} not done within ${overallMs} ms`)), overallMs);
-  const onOuter = (): void => overall.abort(new LpaCheckError('cancelled', `${hooks.what} cancelled`));
+  const onOuter = (): void => {
+    const cancelReason = requestedCancelReason(o.signal?.reason);
+    overall.abort(new LpaCheckError('cancelled', `${hooks.what} cancelled`, cancelReason === undefined ? {} : { cancelReason }));
+  };
   if (o.signal?.aborted) onOuter();
   else o.signal?.addEventListener('abort', onOuter, { once: true });
 
