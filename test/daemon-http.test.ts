@@ -97,15 +97,13 @@ describe('daemon HTTP API', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('serves a minimal page listing the slots, with a CSP and no secrets', async () => {
+  it('serves the dashboard (src/web) at /, with a CSP and no secrets', async () => {
     expect(base).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
     const r = await http(base);
     expect(r.status).toBe(200);
     expect(r.headers['content-type']).toContain('text/html');
     expect(r.headers['content-security-policy']).toContain("default-src 'none'");
-    expect(r.body).toContain('<h2>Slots</h2>');
-    expect(r.body).toMatch(/<td>0<\/td><td>virtual<\/td>/);
-    expect(r.body).toMatch(/<td>1<\/td><td>virtual<\/td>/);
+    expect(r.body).toContain('<meta name="generator" content="esimkit-dashboard">');
     expect(r.body).not.toContain(readShellToken(home));
     const js = await http(base + 'app.js');
     expect(js.status).toBe(200);

@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { CallerRegistry } from './callers.js';
 import { ensureHome, homePaths, readShellToken, defaultHome, type HomePaths } from './home.js';
 import { serveHttpApi, type HttpApi } from './http-api.js';
+import { dashboardHandler } from '../web/dashboard.js';
 import { serveSocket, SocketBackend, type DaemonLog, type SocketServer } from './ipc.js';
 import { ServiceError, type SlotJson } from './protocol.js';
 import { EsimService } from './service.js';
@@ -236,12 +237,13 @@ export async function runDaemon(o: RunDaemonOptions = {}): Promise<RunningDaemon
     sock = await serveSocket(service, registry, socketPath, { log });
 
     const fromConfig = o.dashboardPort === undefined ? configuredDashboardPort(paths) : undefined;
+    const handle = dashboardHandler();
     try {
-      http = await serveHttpApi(service, registry, { port: o.dashboardPort ?? fromConfig ?? 0, log });
+      http = await serveHttpApi(service, registry, { port: o.dashboardPort ?? fromConfig ?? 0, log, handle });
     } catch (e) {
       if (fromConfig === undefined || (e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
       log('warn', 'dashboard-port-in-use', { port: fromConfig });
-      http = await serveHttpApi(service, registry, { port: 0, log });
+      http = await serveHttpApi(service, registry, { port: 0, log, handle });
     }
     updateLock(paths.lock, { ...lock, socket: socketPath, dashboardUrl: http.url });
 
