@@ -1,9 +1,10 @@
 /**
  * `npm run bench`: prints one JSON line per figure ({"name","value","unit",...}).
  * Options: --seconds N (measuring time per figure, default 1), --only <group prefix>.
- * Groups: codec, crypto, euicc, lpa (virtual, and pcsc / at when pcscd+vpcd / socat are present), download, api.
+ * Groups: codec, crypto, euicc, lpa (virtual, and pcsc / at when pcscd+vpcd / socat are present), download, api, cli.
  */
 import { benchApi } from './api.bench.js';
+import { benchCli } from './cli.bench.js';
 import { benchCodec } from './codec.bench.js';
 import { benchCrypto } from './crypto.bench.js';
 import { benchDownload } from './download.bench.js';
@@ -21,6 +22,7 @@ const groups: Array<[string, (s: number) => void | Promise<void>]> = [
   ['lpa', benchLpa],
   ['download', benchDownload],
   ['api', benchApi],
+  ['cli', benchCli],
 ];
 for (const [name, fn] of groups) {
   if (only && !name.startsWith(only)) continue;

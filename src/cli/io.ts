@@ -19,6 +19,20 @@ export class CliFailure extends Error {
   override readonly name = 'CliFailure';
 }
 
+/**
+ * A failure with its own exit code (the LPA commands: 3 eUICC/server refusal, 4 service unreachable,
+ * 5 permission, 130 interrupted; see src/cli/output.ts). An empty message prints nothing.
+ */
+export class CliExitError extends Error {
+  override readonly name = 'CliExitError';
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
@@ -44,6 +58,10 @@ export async function runProgram(name: string, program: Command, args: readonly 
     return EXIT_OK;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    if (e instanceof CliExitError) {
+      if (e.message) io.stderr(`${name}: ${e.message}\n`);
+      return e.exitCode;
+    }
     if (e instanceof CliUsageError) {
       io.stderr(`${name}: ${e.message}\n(run with --help for usage)\n`);
       return EXIT_USAGE;

@@ -10,11 +10,17 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { registerAppsCommands } from './apps.js';
 import { registerCardCommands } from './card.js';
+import { registerChipCommands } from './chip.js';
+import { registerCompletionCommand } from './completion.js';
 import { registerDeviceCommands } from './device.js';
 import { runAsProcess, runProgram, type CliIo } from './io.js';
+import { registerNotificationCommands } from './notification.js';
+import { registerOsuCommands } from './osu.js';
+import { registerProfileCommands } from './profile.js';
 import { registerServeCommand } from './serve.js';
 
-export { CliFailure, CliUsageError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliIo } from './io.js';
+export { CliExitError, CliFailure, CliUsageError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliIo } from './io.js';
+export { EXIT, type LpaIo } from './output.js';
 
 export function createProgram(io: CliIo): Command {
   const program = new Command('esim');
@@ -29,6 +35,11 @@ export function createProgram(io: CliIo): Command {
   registerServeCommand(program, io);
   registerAppsCommands(program, io);
   registerDeviceCommands(program, io);
+  registerChipCommands(program, io);
+  registerProfileCommands(program, io);
+  registerNotificationCommands(program, io);
+  registerOsuCommands(program, io);
+  registerCompletionCommand(program, io);
   program.addHelpText(
     'after',
     `
@@ -37,7 +48,11 @@ Examples:
   esim card serve --state card.db --vpcd 127.0.0.1:35963
   esim serve
   esim apps add com.example.esim --system --grant GET SET
-  esim device factory-reset --yes`,
+  esim device factory-reset --yes
+  esim chip info
+  esim profile list --json
+  esim profile download -a 'LPA:1$smdp.example.com$MATCHING-ID' --preview
+  source <(esim completion bash)`,
   );
   return program;
 }
