@@ -193,14 +193,20 @@ describe('SocketBackend in a script', () => {
       script,
       `import { SocketBackend } from ${JSON.stringify(join(ROOT, 'src/service/ipc.ts'))};\n` +
         `const b = await SocketBackend.connect(process.argv[2]!, process.argv[3]!);\n` +
-        `console.log('EID', await b.invoke('getEid', [0]));\n`,
+        `console.log('EID', await b.invoke('getEid', [0]));\n` +
+        // a script may also close the backend and go on: what follows close() must run (the socket is unref'd
+        // while idle; close() must not let Node end the process before it resolves)
+        `const c = await SocketBackend.connect(process.argv[2]!, process.argv[3]!);\n` +
+        `await c.invoke('getEid', [1]);\n` +
+        `await c.close();\n` +
+        `console.log('after close');\n`,
     );
     const entry = await bundledChildEntry(script, { prefix: 'esimkit-script-' });
     try {
       const run = spawnNode([...entry.args, summary.socket, readShellToken(home)]);
       children.push(run);
       expect(await run.exited).toEqual({ code: 0, signal: null });
-      expect(run.stdout).toBe(`EID ${summary.slots[0]!.eid}\n`);
+      expect(run.stdout).toBe(`EID ${summary.slots[0]!.eid}\nafter close\n`);
     } finally {
       entry.dispose();
       child.proc.kill('SIGTERM');

@@ -9,8 +9,6 @@
  */
 import { Command } from 'commander';
 import { CallerRegistry, CallerRegistryError, normalizePermission, type AppEntry } from '../service/callers.js';
-import { defaultHome, ensureHome } from '../service/home.js';
-import { openServiceStore } from '../service/store.js';
 import { CliFailure, CliUsageError, type CliIo } from './io.js';
 
 interface CommonOpts {
@@ -18,7 +16,9 @@ interface CommonOpts {
   json?: boolean;
 }
 
-function withRegistry<T>(opts: CommonOpts, f: (r: CallerRegistry) => T): T {
+/** The home module (which can build the embedded default) is loaded only when a command runs: `esim` starts faster. */
+async function withRegistry<T>(opts: CommonOpts, f: (r: CallerRegistry) => T): Promise<T> {
+  const [{ defaultHome, ensureHome }, { openServiceStore }] = await Promise.all([import('../service/home.js'), import('../service/store.js')]);
   const { paths } = ensureHome(opts.home ?? defaultHome());
   const store = openServiceStore(paths.serviceDb);
   try {
@@ -65,10 +65,10 @@ export function registerAppsCommands(program: Command, io: CliIo): void {
       .option('--system', 'a system application (may call the system API)')
       .option('--grant <permission...>', 'permissions: GET, SET, SET_OPEN or full ohos.permission names')
       .addHelpText('after', '\nExample:\n  esim apps add com.example.esim --system --grant GET SET'),
-  ).action((bundleName: string, opts: CommonOpts & { system?: boolean; grant?: string[] }) => {
+  ).action(async (bundleName: string, opts: CommonOpts & { system?: boolean; grant?: string[] }) => {
     const permissions = checkPermissions(opts.grant ?? []);
     const systemApp = opts.system === true;
-    const { token } = withRegistry(opts, (r) => r.add(bundleName, { systemApp, permissions }));
+    const { token } = await withRegistry(opts, (r) => r.add(bundleName, { systemApp, permissions }));
     if (opts.json) io.stdout(JSON.stringify({ bundleName, systemApp, permissions: [...new Set(permissions)].sort(), token }) + '\n');
     else io.stdout(`registered ${bundleName} (${systemApp ? 'system' : 'normal'} app)\ntoken: ${token}\n(the token is shown only once; rotate-token makes a new one)\n`);
   });
@@ -79,9 +79,9 @@ export function registerAppsCommands(program: Command, io: CliIo): void {
         .command(`${verb} <bundleName> <permission>`)
         .description(`${verb} a permission (GET, SET, SET_OPEN or a full ohos.permission name)`)
         .addHelpText('after', `\nExample:\n  esim apps ${verb} com.example.esim SET`),
-    ).action((bundleName: string, permission: string, opts: CommonOpts) => {
+    ).action(async (bundleName: string, permission: string, opts: CommonOpts) => {
       const [p] = checkPermissions([permission]);
-      const app = withRegistry(opts, (r) => {
+      const app = await withRegistry(opts, (r) => {
         r[verb](bundleName, p!);
         return r.get(bundleName)!;
       });
@@ -90,18 +90,16 @@ export function registerAppsCommands(program: Command, io: CliIo): void {
     });
   }
 
-  common(apps.command('list').description('list the registered apps (never their tokens)').addHelpText('after', '\nExample:\n  esim apps list --json')).action(
-    (opts: CommonOpts) => {
-      const list = withRegistry(opts, (r) => r.list());
+  common(apps.command('list').description('list the registered apps (never their tokens)').addHelpText('after', '\nExample:\n  esim apps list --json')).action(async (opts: CommonOpts) => {
+      const list = await withRegistry(opts, (r) => r.list());
       if (opts.json) io.stdout(JSON.stringify(list) + '\n');
       else if (list.length === 0) io.stdout('no apps registered (esim apps add <bundleName> ...)\n');
       else io.stdout(`${'BUNDLE'.padEnd(32)} ${'KIND'.padEnd(7)} PERMISSIONS\n` + list.map(appLine).join('\n') + '\n');
     },
   );
 
-  common(apps.command('remove <bundleName>').description('unregister an app (its token stops working at once)').addHelpText('after', '\nExample:\n  esim apps remove com.example.esim')).action(
-    (bundleName: string, opts: CommonOpts) => {
-      withRegistry(opts, (r) => r.remove(bundleName));
+  common(apps.command('remove <bundleName>').description('unregister an app (its token stops working at once)').addHelpText('after', '\nExample:\n  esim apps remove com.example.esim')).action(async (bundleName: string, opts: CommonOpts) => {
+      await withRegistry(opts, (r) => r.remove(bundleName));
       io.stdout(opts.json ? JSON.stringify({ bundleName, removed: true }) + '\n' : `removed ${bundleName}\n`);
     },
   );
@@ -111,8 +109,8 @@ export function registerAppsCommands(program: Command, io: CliIo): void {
       .command('rotate-token <bundleName>')
       .description('give an app a new token (the old one stops working at once); prints it once')
       .addHelpText('after', '\nExample:\n  esim apps rotate-token com.example.esim'),
-  ).action((bundleName: string, opts: CommonOpts) => {
-    const { token } = withRegistry(opts, (r) => r.rotate(bundleName));
+  ).action(async (bundleName: string, opts: CommonOpts) => {
+    const { token } = await withRegistry(opts, (r) => r.rotate(bundleName));
     io.stdout(opts.json ? JSON.stringify({ bundleName, token }) + '\n' : `new token for ${bundleName}: ${token}\n(the token is shown only once)\n`);
   });
 }

@@ -711,12 +711,18 @@ export class SocketBackend implements EsimBackend {
       this.failAll(link, connectionFailed('the client closed the connection'));
       await new Promise<void>((resolve) => {
         if (link.socket.destroyed) return resolve();
-        link.socket.once('close', () => resolve());
-        link.socket.end();
-        setTimeout(() => {
+        // the socket is unref'd while idle (a script ends by itself); while closing it is ref'd, so that a
+        // process awaiting close() is not ended by Node before close() resolves (code after it would never run)
+        link.socket.ref();
+        const timer = setTimeout(() => {
           link.socket.destroy();
           resolve();
-        }, 500).unref();
+        }, 500);
+        link.socket.once('close', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        link.socket.end();
       });
     }
   }

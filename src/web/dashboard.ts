@@ -43,9 +43,18 @@ export interface DashboardOptions {
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
-/** src/web/static beside this file (tsx / vitest), or the package's src/web/static from dist/web. */
+/**
+ * src/web/static beside this file (tsx / vitest), or the package's src/web/static from dist/web; for a
+ * bundled copy of the daemon (tests run children from esbuild bundles in a temp folder): $ESIM_WEB_STATIC,
+ * then src/web/static under the working directory.
+ */
 export function defaultStaticDir(): string {
-  const candidates = [join(HERE, 'static'), join(HERE, '..', '..', 'src', 'web', 'static')];
+  const candidates = [
+    ...(process.env['ESIM_WEB_STATIC'] ? [process.env['ESIM_WEB_STATIC']] : []),
+    join(HERE, 'static'),
+    join(HERE, '..', '..', 'src', 'web', 'static'),
+    join(process.cwd(), 'src', 'web', 'static'),
+  ];
   for (const c of candidates) if (existsSync(join(c, 'app.js'))) return c;
   throw new Error(`dashboard: static files not found (looked in ${candidates.join(', ')})`);
 }
@@ -146,8 +155,20 @@ interface Asset {
 }
 
 /** The vendored browser modules, resolved in node_modules like any dependency. */
-function vendorAssets(): Map<string, () => Asset> {
-  const require = createRequire(import.meta.url);
+function vendorAssets(staticDir: string): Map<string, () => Asset> {
+  // resolved from this module, or from the package that holds the static folder (<root>/src/web/static) when
+  // this module runs from a bundle outside the package
+  const fromHere = createRequire(import.meta.url);
+  const fromRoot = createRequire(join(staticDir, '..', '..', '..', 'package.json'));
+  const require = {
+    resolve: (id: string): string => {
+      try {
+        return fromHere.resolve(id);
+      } catch {
+        return fromRoot.resolve(id);
+      }
+    },
+  };
   const js = CONTENT_TYPES['js']!;
   const file = (path: string) => (): Asset => ({ body: readFileSync(path), type: js });
   const m = new Map<string, () => Asset>();
@@ -183,7 +204,7 @@ export function dashboardHandler(o: DashboardOptions = {}): DashboardHandler {
   // a fixed list: only files present at start, with a safe name (no path is ever built from the URL)
   const staticFiles = new Map<string, string>();
   for (const name of readdirSync(staticDir)) if (STATIC_NAME.test(name)) staticFiles.set(name, join(staticDir, name));
-  const vendor = vendorAssets();
+  const vendor = vendorAssets(staticDir);
   const cache = new Map<string, Asset>();
 
   const send = (req: IncomingMessage, res: ServerResponse, status: number, body: Buffer, type: string, extra: Record<string, string> = {}): true => {
