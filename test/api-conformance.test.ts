@@ -29,7 +29,7 @@ import {
 } from '../src/service/protocol.js';
 import { PARAMETERS } from '../src/service/validate.js';
 import { describeWithSeed, seed, type SeedFunction } from './support/api-seed.js';
-import { CONFIG, expectedCode, ICCID, MATRIX_CALLERS, PROBE, PROFILE } from './support/api-matrix.js';
+import { CONFIG, expectedCode, ICCID, MATRIX_CALLERS, PROBE, PROFILE, UNPROBED } from './support/api-matrix.js';
 
 // The namespace's default instance must never touch the user's ~/.esimkit from this test.
 const scratch = mkdtempSync(join(tmpdir(), 'esimkit-api-conf-'));
@@ -240,6 +240,28 @@ describeWithSeed('argument count and type faults: BusinessError 401 thrown synch
     });
   }
 
+  for (const [label, api] of targets) {
+    it(`${label}: the (slotId) extensions, getProfileDetails among them, check count and type like the seed's functions`, () => {
+      const fns = ['getEuiccInfo2', 'listNotifications', 'runningDownloads', 'getProfileDetails'] as const;
+      for (const fn of fns) {
+        expect(PARAMS[fn].map((p) => p.name), fn).toEqual(['slotId']);
+        for (const args of [[], [0, 1], [0, 'extra', () => {}]]) {
+          const e = syncThrow(() => api[fn]!(...args));
+          expect(e?.code, `${fn}(${args.length} args)`).toBe(401);
+          expect(e!.message).toContain(fn);
+          expect(e!.message).toMatch(/argument/);
+        }
+        for (const wrong of ['0', null, undefined, {}, true]) {
+          const e = syncThrow(() => api[fn]!(wrong));
+          expect(e?.code, `${fn}(${JSON.stringify(wrong)})`).toBe(401);
+          expect(e!.message).toContain('slotId');
+          expect(e!.message).toMatch(/must be (a|an) /);
+        }
+        expect(syncThrow(() => api[fn]!(0, 42))?.code, `${fn}: non-function callback`).toBe(401);
+      }
+    });
+  }
+
   it('on/off: unknown event or non-function callback → sync 401', () => {
     expect(syncThrow(() => instance.on('profileChanged' as 'profileChange', () => {}))?.code).toBe(401);
     expect(syncThrow(() => instance.on('profileChange', 'x' as unknown as () => void))?.code).toBe(401);
@@ -321,12 +343,27 @@ describe('through the in-process service (embedded default + an empty slot)', ()
       });
     }
 
+    it('the matrix covers every function of the lists (a new one cannot be skipped)', () => {
+      const all = [...SYSTEM_FUNCTIONS, ...PUBLIC_FUNCTIONS, ...EXTENSION_FUNCTIONS] as ApiFunction[];
+      expect(all.filter((f) => PROBE[f] === undefined).sort()).toEqual([...UNPROBED].sort());
+      expect(Object.keys(PROBE).every((f) => all.includes(f as ApiFunction))).toBe(true);
+      for (const f of all) expect(FUNCTION_PERMISSION[f] === null || typeof FUNCTION_PERMISSION[f] === 'string', f).toBe(true);
+      // the extension for the profiles' icons reads: GET permission, system app
+      expect(EXTENSION_FUNCTIONS).toContain('getProfileDetails');
+      expect(FUNCTION_PERMISSION.getProfileDetails).toBe(FUNCTION_PERMISSION.getEuiccProfileInfoList);
+      expect(expectedCode(CALLERS['non-system app']!, 'getProfileDetails')).toBe(202);
+      expect(expectedCode(CALLERS['SET only']!, 'getProfileDetails')).toBe(201);
+      expect(expectedCode(CALLERS['GET only']!, 'getProfileDetails')).toBe('permitted');
+    });
+
     it('real calls: GET-only reads, SET-only cannot read', async () => {
       const get = createESim({ caller: CALLERS['GET only']!, home });
       const set = createESim({ caller: CALLERS['SET only']!, home });
       try {
         expect(await get.getEid(0)).toMatch(/^[0-9]{32}$/);
         expect((await rejection(set.getEid(0))).code).toBe(201);
+        expect(Array.isArray(await get.getProfileDetails(0))).toBe(true);
+        expect((await rejection(set.getProfileDetails(0))).message).toBe(`Permission denied: getProfileDetails needs ${FUNCTION_PERMISSION.getProfileDetails}`);
         expect((await rejection(get.setProfileNickname(0, ICCID, 'x'))).code).toBe(201);
         // SET-only reaches the card: an unknown ICCID is a ResultCode, not a rejection
         expect(await set.setProfileNickname(0, ICCID, 'x')).toBe(eSIM.ResultCode.RESULT_NOTHING_TO_DELETE);

@@ -173,6 +173,30 @@ describe('the eSIM API through the daemon', () => {
     shell.off('profileChange');
   });
 
+  it('getProfileDetails over the socket: the downloaded demo profile’s icon, byte for byte as the SM-DP+ order has it', async () => {
+    const codes = (JSON.parse(readFileSync(homePaths(home).demoFile, 'utf8')) as { activationCodes: string[] }).activationCodes;
+    const before = (await shell.getEuiccProfileInfoList(1)).profiles.map((p) => p.iccid);
+    expect((await shell.downloadProfile(1, 0, { activationCode: codes[1]! }, CONFIG)).responseResult).toBe(eSIM.ResultCode.RESULT_OK);
+    const iccid = (await shell.getEuiccProfileInfoList(1)).profiles.map((p) => p.iccid).find((i) => !before.includes(i))!;
+    const details: eSIM.ProfileDetails[] = await shell.getProfileDetails(1);
+    const d = details.find((x) => x.iccid === iccid)!;
+    const ordered = daemon.service.demo!.smdp.inventory.storeMetadata(iccid, daemon.service.demo!.smdpAddress);
+    expect(d.iconType).toBe('png');
+    expect(new Uint8Array(Buffer.from(d.icon!, 'base64'))).toEqual(ordered.icon);
+    // a GET-only app token reads it too; a SET-only one gets 201
+    const get = daemon.registry.add('com.example.details_get', { systemApp: true, permissions: [FUNCTION_PERMISSION.getProfileDetails!] });
+    const set = daemon.registry.add('com.example.details_set', { systemApp: true, permissions: [FUNCTION_PERMISSION.deleteProfile!] });
+    const api = createESim({ socket: daemon.socketPath, token: get.token });
+    const setApi = createESim({ socket: daemon.socketPath, token: set.token });
+    try {
+      expect(await api.getProfileDetails(1)).toEqual(details);
+      expect((await rejection(setApi.getProfileDetails(1))).code).toBe(201);
+    } finally {
+      await api.close();
+      await setApi.close();
+    }
+  });
+
   it('the default eSIM of a script uses the daemon with ESIM_SOCKET, and without it when the home has one; the script exits by itself', async () => {
     for (const env of [{ ESIM_HOME: home, ESIM_SOCKET: daemon.socketPath }, { ESIM_HOME: home }, { ESIM_HOME: join(scratch, 'elsewhere'), ESIM_SOCKET: daemon.socketPath, ESIM_TOKEN: shellToken }]) {
       const before = logs.length;

@@ -194,6 +194,18 @@ describeWithChromium('dashboard in headless Chromium', () => {
     const r = row(0, firstIccid);
     expect(await r.locator('th').textContent()).toContain(svc[0]!.profileName);
     expect(await r.getByTestId('state').textContent()).toContain('Disabled');
+    // the demo profile's icon (getProfileDetails: not in the seed's EuiccProfile), decoded by the browser, named by the profile
+    const details = (await d.service.invoke(SHELL_CALLER, 'getProfileDetails', [0])) as { iccid: string; iconType?: string; icon?: string }[];
+    const mine = details.find((x) => x.iccid === firstIccid)!;
+    expect(mine.iconType).toBe('png');
+    const img = r.locator('img.icon');
+    await expect.poll(() => img.count()).toBe(1);
+    await expect.poll(() => img.evaluate((el: { complete: boolean; naturalWidth: number }) => (el.complete ? el.naturalWidth : 0))).toBeGreaterThan(0);
+    expect(await img.evaluate((el: { naturalWidth: number; naturalHeight: number }) => [el.naturalWidth, el.naturalHeight])).toEqual([64, 64]);
+    expect(await img.getAttribute('alt')).toBe(svc[0]!.profileName);
+    expect(await img.getAttribute('src')).toBe(`data:image/png;base64,${mine.icon}`);
+    expect(await r.getByRole('img', { name: svc[0]!.profileName }).count()).toBe(1);
+    expect(await r.locator('.icon.letter').count()).toBe(0);
     expect(await slot(1).locator('.profiles').count()).toBe(0); // slot 1 has none
     expect(await slot(1).textContent()).toContain('No profile on this eUICC yet');
   });
@@ -274,6 +286,11 @@ describeWithChromium('dashboard in headless Chromium', () => {
     const p = (await list(0)).find((x) => x.iccid === qrIccid);
     expect(p?.state).toBe(0);
     await expect.poll(() => row(0, qrIccid).count()).toBe(1);
+    // the new row shows the profile's icon from the card, decoded, with the profile's name as alt text
+    const icon = row(0, qrIccid).locator('img.icon');
+    await expect.poll(() => icon.evaluate((el: { complete: boolean; naturalWidth: number }) => (el.complete ? el.naturalWidth : 0))).toBeGreaterThan(0);
+    expect(await icon.getAttribute('alt')).toBe(p!.profileName);
+    expect(p!.profileName).not.toBe('');
     // focus went to the result, which is announced
     expect(await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('download-result');
 
@@ -350,6 +367,9 @@ describeWithChromium('dashboard in headless Chromium', () => {
     const installed = await list(1);
     expect(installed.map((p) => ({ iccid: p.iccid, policyRules: p.policyRules }))).toEqual([{ iccid, policyRules: 1 }]);
     await expect.poll(() => row(1, iccid).getByTestId('state').textContent()).toContain('Rules: cannot be disabled (PPR1)');
+    // a profile without an icon: the provider's initial instead, no image
+    expect(await row(1, iccid).locator('img').count()).toBe(0);
+    expect(await row(1, iccid).locator('.icon.letter').textContent()).toBe('R');
     // the code was sent, never shown nor kept in a field
     expect(await page.content()).not.toContain(cc);
     expect(await s1.locator('input[type="password"]').evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value))).toEqual(['']);

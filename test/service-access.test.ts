@@ -125,6 +125,13 @@ describe('on the embedded default', () => {
   it('every function is covered by the permission table', () => {
     expect(ALL).toHaveLength(16 + 2 + EXTENSION_FUNCTIONS.length);
     for (const fn of ALL) expect(FUNCTION_PERMISSION[fn] === null || typeof FUNCTION_PERMISSION[fn] === 'string').toBe(true);
+    // the reading extensions, getProfileDetails (the profiles' icons) among them: system app + GET
+    for (const fn of ['getEuiccInfo2', 'listNotifications', 'runningDownloads', 'getProfileDetails'] as ApiFunction[]) {
+      expect(ALL, fn).toContain(fn);
+      expect(FUNCTION_PERMISSION[fn], fn).toBe(GET_PERMISSION);
+      expect(isSystemFunction(fn), fn).toBe(true);
+      expect(paramsOf(fn), fn).toEqual(['slotId']);
+    }
   });
 
   it('permission matrix: no permission, GET only, SET only, non-system app, shell → exact codes for every function', async () => {
@@ -229,10 +236,12 @@ describe('a slot without an eUICC and a card without an OS-update provider', () 
       { slotId: 0, transport: 'virtual', ports: 1, removable: false, hasEuicc: true, osuProvider: false },
       { slotId: 1, transport: 'none', ports: 0, removable: false, hasEuicc: false, osuProvider: false },
     ]);
+    const answered801: ApiFunction[] = [];
     for (const fn of ALL) {
       const args = validArgs(fn, 1);
       if (!paramsOf(fn).includes('slotId')) continue;
       const got = await errorCode(svc.invoke(SHELL_CALLER, fn, args));
+      if (got?.code === 801) answered801.push(fn);
       if (fn === 'isSupported') {
         expect(got).toBeUndefined();
         expect(await svc.invoke(SHELL_CALLER, fn, args)).toBe(false);
@@ -243,6 +252,9 @@ describe('a slot without an eUICC and a card without an OS-update provider', () 
       }
       if (isSystemFunction(fn)) expect((await errorCode(svc.invoke(CALLERS.nonSystem, fn, args)))?.code).toBe(202);
     }
+    // every slot function but isSupported and runningDownloads needs the card
+    expect(answered801).toContain('getProfileDetails');
+    expect(answered801).toHaveLength(ALL.filter((f) => paramsOf(f).includes('slotId')).length - 2);
     expect((await errorCode(svc.invoke(SHELL_CALLER, 'deleteProfile', [1, '123'])))?.code).toBe(401);
     expect((await errorCode(svc.invoke(SHELL_CALLER, 'switchToProfile', [1, -1, ICCID, true])))?.code).toBe(401);
     expect((await errorCode(svc.invoke(SHELL_CALLER, 'switchToProfile', [1, 3, ICCID, true])))?.code).toBe(801);

@@ -8,7 +8,8 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodePlmn } from '../src/lpa/es10-util.js';
-import { DEMO_OS_VERSION } from '../src/service/home.js';
+import { readFileSync } from 'node:fs';
+import { DEMO_OS_VERSION, homePaths } from '../src/service/home.js';
 import { SHELL_CALLER, type ApiFunction, type DownloadProgressEvent, type OsuProgressEvent, type ProfileChangeEvent } from '../src/service/protocol.js';
 import { EsimService } from '../src/service/service.js';
 import type { SoftEuicc } from '../src/euicc/card.js';
@@ -232,6 +233,58 @@ describe('discovery, metadata and download', () => {
     expect(m2['iccid']).toBe(other.iccid);
     expect((await download(1, order.activationCode)).responseResult).toBe(0);
     expect(await iccids(1)).toContain(other.iccid);
+    await clean();
+  });
+});
+
+describe('profile details (extension getProfileDetails)', () => {
+  it('after a demo download: the icon bytes and iconType of the SM-DP+ order, the AID, the notification configuration', async () => {
+    const codes = (JSON.parse(readFileSync(homePaths(home.home).demoFile, 'utf8')) as { activationCodes: string[] }).activationCodes;
+    const before = await iccids(0);
+    expect((await download(0, codes[0]!)).responseResult).toBe(0);
+    const iccid = (await iccids(0)).find((i) => !before.includes(i))!;
+    const ordered = svc.demo!.smdp.inventory.storeMetadata(iccid, svc.demo!.smdpAddress);
+    expect(ordered.iconType).toBe(1); // png: the demo content carries icons
+
+    const details = (await call('getProfileDetails', 0)) as Obj[];
+    // one entry per profile, in the order of getEuiccProfileInfoList
+    expect(details.map((d) => d['iccid'])).toEqual((await profiles(0)).map((p) => p['iccid']));
+    const d = details.find((x) => x['iccid'] === iccid)!;
+    expect(d['iconType']).toBe('png');
+    expect(new Uint8Array(Buffer.from(d['icon'] as string, 'base64'))).toEqual(ordered.icon);
+    expect(d['isdpAid']).toMatch(/^A0000005591010FFFFFFFF89[0-9A-F]{8}$/);
+    expect(d['notificationConfigurationInfo']).toEqual([
+      { events: ['notificationEnable', 'notificationDisable', 'notificationDelete'], address: svc.demo!.smdpAddress },
+    ]);
+    expect(d['profilePolicyRules']).toEqual([]);
+    expect('profileOwner' in d).toBe(false);
+    expect(JSON.parse(JSON.stringify(details))).toEqual(details);
+    // the seed's EuiccProfile keeps its shape: no icon there
+    const p = (await profiles(0)).find((x) => x['iccid'] === iccid)!;
+    expect(Object.keys(p).sort()).toEqual(['accessRules', 'iccid', 'nickName', 'operatorId', 'policyRules', 'profileClass', 'profileName', 'serviceProviderName', 'state']);
+    await clean();
+  });
+
+  it('a profile without icon, with an owner and a PPR: no icon keys, the owner and ppr1', async () => {
+    const order = newOrder(svc, { metadata: { profileOwner: { ...owner, gid1: Uint8Array.of(0x0f, 0xa1) }, profilePolicyRules: [1] } });
+    expect((await download(1, order.activationCode, { isPprAllowed: true })).responseResult).toBe(0);
+    const d = ((await call('getProfileDetails', 1)) as Obj[]).find((x) => x['iccid'] === order.iccid)!;
+    expect('icon' in d || 'iconType' in d).toBe(false);
+    expect(d['profileOwner']).toEqual({ mcc: '001', mnc: '01', gid1: '0FA1' });
+    expect(d['profilePolicyRules']).toEqual(['ppr1']);
+    await clean();
+  });
+
+  it('checks like its siblings: GET permission, system app, 401 for a bad slot, 801 never on a card slot', async () => {
+    expect((await errorCode(svc.invoke(CALLERS.set, 'getProfileDetails', [0])))?.message).toBe(
+      'Permission denied: getProfileDetails needs ohos.permission.GET_TELEPHONY_ESIM_STATE',
+    );
+    expect((await errorCode(svc.invoke(CALLERS.nonSystem, 'getProfileDetails', [0])))?.code).toBe(202);
+    expect(Array.isArray(await svc.invoke(CALLERS.get, 'getProfileDetails', [1]))).toBe(true);
+    for (const bad of [[2], [-1], ['0'], [], [0, 1]]) {
+      const e = await errorCode(call('getProfileDetails', ...bad));
+      expect(e?.code, JSON.stringify(bad)).toBe(401);
+    }
     await clean();
   });
 });

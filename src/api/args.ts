@@ -64,6 +64,7 @@ export const PARAMS: Readonly<Record<ApiFunction, readonly Param[]>> = Object.fr
     { name: 'configuration', kind: 'partialConfiguration', optional: true },
   ],
   runningDownloads: [slotId],
+  getProfileDetails: [slotId],
 });
 
 export type NodeCallback = (err: unknown, data?: unknown) => void;

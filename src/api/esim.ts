@@ -12,7 +12,7 @@
  * success and the function then returns undefined.
  */
 import type { EsimService } from '../service/service.js';
-import type { EuiccInfo2Json, NotificationJson } from '../service/results.js';
+import type { EuiccInfo2Json, NotificationJson, ProfileDetailsJson } from '../service/results.js';
 import {
   EXTENSION_FUNCTIONS,
   PUBLIC_FUNCTIONS,
@@ -99,6 +99,12 @@ export namespace eSIM {
     transactionId: string;
     step: string;
   }
+  /**
+   * What the seed's EuiccProfile leaves out, per profile (join on iccid): `icon` (base64, at most 1024 bytes)
+   * with its `iconType` 'png' | 'jpg', `isdpAid`, `profileOwner`, `notificationConfigurationInfo`,
+   * `profilePolicyRules` (SGP.22 names).
+   */
+  export type ProfileDetails = ProfileDetailsJson;
 
   // ---------------------------------------------------------------------------------------- system API (seed)
 
@@ -351,6 +357,16 @@ export namespace eSIM {
   ): void;
   export function resolvePendingAdd(...args: unknown[]): unknown {
     return call('resolvePendingAdd', args);
+  }
+
+  /**
+   * Every profile's details beyond EuiccProfile (icon and its type, ISD-P AID, owner, notification
+   * configuration, policy rules), from ES10c GetProfilesInfo. Permission: GET_TELEPHONY_ESIM_STATE.
+   */
+  export function getProfileDetails(slotId: number): Promise<ProfileDetails[]>;
+  export function getProfileDetails(slotId: number, callback: AsyncCallback<ProfileDetails[]>): void;
+  export function getProfileDetails(...args: unknown[]): unknown {
+    return call('getProfileDetails', args);
   }
 
   /** The downloads running on the slot, with their transactionId (for cancelSession). Permission: GET_TELEPHONY_ESIM_STATE. */

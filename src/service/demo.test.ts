@@ -66,6 +66,10 @@ describe('demo servers', () => {
     expect(steps).toContain('installing');
     expect(await iccidsOn(0)).toContain(r.iccid);
     expect(demo.smdp.inventory.profileState(r.iccid)).toBe('installed');
+    // the card stores the profile's PNG icon and returns it as the SM-DP+ gave it
+    const ordered = demo.smdp.inventory.storeMetadata(r.iccid, demo.smdpAddress);
+    const [onCard] = await ApduChannel.with(transport, {}, (ch) => getProfilesInfo(ch, { iccid: r.iccid, fields: ['iccid', 'iconType', 'icon'] }));
+    expect(onCard).toEqual({ iccid: r.iccid, iconType: 'png', icon: ordered.icon });
     // the same code again: the order is used up
     await expect(downloadProfile({ transport, activationCode: demoJson.activationCodes[0]!, trust: cfg.trust, http: http() })).rejects.toThrow();
   });
@@ -121,6 +125,16 @@ describe('createDemoContent', () => {
         expect(inv.order(card.smdsEventId)).toMatchObject({ iccid: card.smdsIccid, eid: card.eid, state: 'active' });
         expect(ev.eventsFor(card.eid)).toEqual([expect.objectContaining({ eventId: card.smdsEventId, rspServerAddress: 'localhost:1' })]);
       }
+      // every demo profile carries a PNG icon within SGP.22's 1024 bytes, one colour per kind
+      const icons = new Set<string>();
+      for (const p of inv.profiles()) {
+        const m = inv.storeMetadata(p.iccid, 'localhost:1');
+        expect(m.iconType, p.iccid).toBe(1);
+        expect(m.icon!.length).toBeLessThanOrEqual(1024);
+        expect([...m.icon!.subarray(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
+        icons.add(Buffer.from(m.icon!).toString('hex'));
+      }
+      expect(icons.size).toBe(3);
       for (const ac of c.activationCodes) {
         const o = inv.order(ac.split('$')[2]!);
         expect(o).toMatchObject({ state: 'active', ccRequired: false });

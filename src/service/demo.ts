@@ -11,7 +11,8 @@
  *     is written straight into the SM-DS database at creation);
  *   - three free orders (no EID, no confirmation code): their activation codes are listed in home/demo.json
  *     `{ smdpAddress, smdsAddress, activationCodes: [...] }` (mode 0600: an activation code is a secret).
- * The profiles are esimkit's own SAIP packages (buildProfilePackage), operational, SPN "esimkit".
+ * The profiles are esimkit's own SAIP packages (buildProfilePackage), operational, SPN "esimkit", each with a
+ * 64 × 64 PNG icon in its metadata (demo-icon.ts: one colour per kind), which the card stores and reports.
  */
 import type { Server } from 'node:net';
 import { registerEs2p } from '../smdp/es2p.js';

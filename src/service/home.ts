@@ -48,6 +48,7 @@ import { createIdentity } from '../euicc/identity.js';
 import { SmdsEventStore } from '../smdp/es12.js';
 import { SmdpInventory } from '../smdp/inventory.js';
 import { loadOrCreateEum, loadOrCreatePki, loadOrCreateSmdsPki } from '../smdp/pki-store.js';
+import { DEMO_ICON_COLOURS, demoIcon } from './demo-icon.js';
 import { buildDemoOsImage, OS_IMAGE_EXTENSION } from './osu.js';
 
 /** process.env.ESIM_HOME || ~/.esimkit */
@@ -286,11 +287,21 @@ export function createDemoContent(o: {
   const events = new SmdsEventStore(o.smdsDb);
   const prefix = `8999${randomDigits(5)}`; // 89 telecom, 99 test; a random issuer part per home
   let serial = 0;
-  const addProfile = (label: string): string => {
+  const icons = new Map<keyof typeof DEMO_ICON_COLOURS, Uint8Array>();
+  const addProfile = (label: keyof typeof DEMO_ICON_COLOURS): string => {
     serial++;
     const iccid = withLuhn(`${prefix}${String(serial).padStart(9, '0')}`);
     const upp = buildProfilePackage({ iccid, profileType: 'esimkit demo', imsi: `00101${randomDigits(10)}`, spn: 'esimkit' });
-    inv.addProfile(upp, { serviceProviderName: 'esimkit', profileName: `esimkit Demo ${serial} (${label})`, profileClass: 2, profileType: 'esimkit demo' });
+    let icon = icons.get(label);
+    if (!icon) icons.set(label, (icon = demoIcon(DEMO_ICON_COLOURS[label])));
+    inv.addProfile(upp, {
+      serviceProviderName: 'esimkit',
+      profileName: `esimkit Demo ${serial} (${label})`,
+      profileClass: 2,
+      profileType: 'esimkit demo',
+      iconType: 1, // png (SGP.22 IconType)
+      icon,
+    });
     return iccid;
   };
   try {

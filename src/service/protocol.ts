@@ -67,6 +67,7 @@ export const EXTENSION_FUNCTIONS = [
   'listPendingAdds', // () → PendingAddJson[]   (addProfile queue, for the CLI / dashboard confirmation)
   'resolvePendingAdd', // (id, accept: boolean) → DownloadProfileResult | null
   'runningDownloads', // (slotId) → { transactionId: string; step: string }[]
+  'getProfileDetails', // (slotId) → ProfileDetailsJson[]   (what EuiccProfile leaves out: icon, isdpAid, owner, ...)
 ] as const;
 
 /**
@@ -118,6 +119,7 @@ export const FUNCTION_PERMISSION: Readonly<Record<ApiFunction, string | null>> =
   listPendingAdds: GET_PERMISSION,
   resolvePendingAdd: SET_PERMISSION,
   runningDownloads: GET_PERMISSION,
+  getProfileDetails: GET_PERMISSION,
 });
 
 /** Functions that need the system-app check (202): the seed's system functions and the extensions except listSlots. */

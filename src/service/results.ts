@@ -17,6 +17,8 @@ import type {
   DeleteResult,
   DisableResult,
   EnableResult,
+  IconType,
+  NotificationEventName,
   PolicyRule,
   ProfileClass,
   ProfileInfo,
@@ -26,7 +28,7 @@ import type {
 } from '../lpa/es10c.js';
 import type { SetDefaultDpAddressResult } from '../lpa/es10a.js';
 import { LpaError, mapFailure, ResultCode } from '../lpa/result-codes.js';
-import { toHex } from '../util/hex.js';
+import { toBase64, toHex } from '../util/hex.js';
 import { ServiceError } from './protocol.js';
 
 type Code = number;
@@ -253,6 +255,55 @@ export interface NotificationJson {
 
 export function notificationJson(n: NotificationInfo): NotificationJson {
   return { seqNumber: n.seqNumber, event: n.event, address: n.address, ...(n.iccid !== undefined && { iccid: n.iccid }) };
+}
+
+/**
+ * One profile's details beyond the seed's EuiccProfile (extension getProfileDetails): the ES10c
+ * GetProfilesInfo elements isdpAid (4F), iconType (93), icon (94), notificationConfigurationInfo (B6),
+ * profileOwner (B7) and profilePolicyRules (99). JSON-safe: bytes as base64 (icon) or upper-case hex.
+ */
+export interface ProfileDetailsJson {
+  readonly iccid: string;
+  /** ISD-P AID, upper-case hex ('' when the card did not report it). */
+  readonly isdpAid: string;
+  /** The icon's format; present exactly when `icon` is. */
+  readonly iconType?: IconType;
+  /** The icon's bytes (SGP.22: PNG or JPEG, at most 1024 bytes), base64; absent when the profile has none. */
+  readonly icon?: string;
+  /** PLMN digits and group identifiers (upper-case hex); absent when the profile has no owner. */
+  readonly profileOwner?: { readonly mcc: string; readonly mnc: string; readonly gid1?: string; readonly gid2?: string };
+  /** Which operations send a notification, and where (SGP.22 event names). */
+  readonly notificationConfigurationInfo: readonly { readonly events: readonly NotificationEventName[]; readonly address: string }[];
+  /** The profile policy rules set (SGP.22 names: pprUpdateControl, ppr1, ppr2). */
+  readonly profilePolicyRules: readonly PolicyRule[];
+}
+
+/** The icon format from its first bytes (PNG signature, JPEG SOI), for a card that stores an icon without iconType. */
+export function sniffIconType(icon: Uint8Array): IconType | undefined {
+  if (icon.length >= 8 && icon[0] === 0x89 && icon[1] === 0x50 && icon[2] === 0x4e && icon[3] === 0x47) return 'png';
+  if (icon.length >= 3 && icon[0] === 0xff && icon[1] === 0xd8 && icon[2] === 0xff) return 'jpg';
+  return undefined;
+}
+
+/** GetProfilesInfo entry → ProfileDetailsJson. An empty icon, or one of unknown format without iconType, is left out. */
+export function profileDetailsJson(p: ProfileInfo): ProfileDetailsJson {
+  const iconType = p.icon !== undefined && p.icon.length > 0 ? (p.iconType ?? sniffIconType(p.icon)) : undefined;
+  const o = p.profileOwner;
+  return {
+    iccid: p.iccid ?? '',
+    isdpAid: p.isdpAid ?? '',
+    ...(iconType !== undefined && { iconType, icon: toBase64(p.icon!) }),
+    ...(o && {
+      profileOwner: {
+        mcc: o.mcc,
+        mnc: o.mnc,
+        ...(o.gid1 && { gid1: toHex(o.gid1).toUpperCase() }),
+        ...(o.gid2 && { gid2: toHex(o.gid2).toUpperCase() }),
+      },
+    }),
+    notificationConfigurationInfo: (p.notificationConfigurations ?? []).map((n) => ({ events: [...n.events], address: n.address })),
+    profilePolicyRules: [...(p.policyRules ?? [])],
+  };
 }
 
 type Jsonish = string | number | boolean | null | Jsonish[] | { [k: string]: Jsonish };

@@ -72,6 +72,7 @@ import {
   metadataResult,
   notificationJson,
   OsuStatusValue,
+  profileDetailsJson,
   removeNotificationResultCode,
   resetResultCode,
   setDefaultDpResultCode,
@@ -81,6 +82,7 @@ import {
   toEuiccProfile,
   type EuiccInfo2Json,
   type NotificationJson,
+  type ProfileDetailsJson,
 } from './results.js';
 import { loadServiceConfig, type ServiceConfig, type Slot } from './slots.js';
 import { openServiceStore, type PendingAdd, type ServiceStore } from './store.js';
@@ -126,6 +128,9 @@ const ALL_FUNCTIONS: ReadonlySet<string> = new Set<string>([...SYSTEM_FUNCTIONS,
 
 /** Functions that need a slot with an eUICC (801 otherwise). */
 const NO_CARD_FUNCTIONS: ReadonlySet<ApiFunction> = new Set<ApiFunction>(['isSupported', 'listSlots', 'listPendingAdds', 'addProfile', 'resolvePendingAdd', 'runningDownloads']);
+
+/** The GetProfilesInfo tag list of getProfileDetails (4F, 93, 94, B6, B7, 99 beside the ICCID 5A). */
+const PROFILE_DETAILS_FIELDS: readonly es10c.ProfileInfoField[] = ['iccid', 'isdpAid', 'iconType', 'icon', 'profileOwner', 'notificationConfigurations', 'policyRules'];
 
 const DEFAULT_RETRY_BASE_MS = 5_000;
 const DEFAULT_RETRY_MAX_MS = 15 * 60_000;
@@ -507,6 +512,8 @@ export class EsimService {
         return this.getEuiccInfo2(this.slotOf(A<'getEuiccInfo2'>().slotId), o);
       case 'listNotifications':
         return this.listNotifications(this.slotOf(A<'listNotifications'>().slotId), o);
+      case 'getProfileDetails':
+        return this.getProfileDetails(this.slotOf(A<'getProfileDetails'>().slotId), o);
       case 'sendNotifications': {
         const x = A<'sendNotifications'>();
         return this.sendNotifications(this.slotOf(x.slotId), x.seqNumber, o);
@@ -585,6 +592,21 @@ export class EsimService {
       },
       o,
     );
+  }
+
+  /**
+   * Extension: what the seed's EuiccProfile leaves out (icon, ISD-P AID, owner, notification configuration,
+   * policy rules), from one GetProfilesInfo with exactly those tags. Card failure: 3120002 (like getEuiccInfo2).
+   */
+  private async getProfileDetails(slot: Slot, o: InvokeOptions): Promise<ProfileDetailsJson[]> {
+    const list = await this.onCard(
+      slot,
+      'getProfileDetails',
+      this.timeout('getProfileDetails'),
+      () => this.withChannel(slot, (ch) => es10c.getProfilesInfo(ch, { fields: PROFILE_DETAILS_FIELDS })),
+      o,
+    );
+    return list.map(profileDetailsJson);
   }
 
   private async getDefaultSmdpAddress(slot: Slot, o: InvokeOptions): Promise<string> {

@@ -218,6 +218,7 @@ export interface ArgsOf {
   listPendingAdds: Record<string, never>;
   resolvePendingAdd: { id: string; accept: boolean; configuration?: Partial<DownloadConfiguration> };
   runningDownloads: { slotId: number };
+  getProfileDetails: { slotId: number };
 }
 
 /** Parameter names per function, in order (mandatory unless listed in OPTIONAL). */
@@ -249,6 +250,7 @@ export const PARAMETERS: Readonly<Record<ApiFunction, readonly string[]>> = Obje
   listPendingAdds: [],
   resolvePendingAdd: ['id', 'accept', 'configuration'],
   runningDownloads: ['slotId'],
+  getProfileDetails: ['slotId'],
 });
 
 const OPTIONAL: ReadonlySet<string> = new Set(['resetMemory.options', 'sendNotifications.seqNumber', 'resolvePendingAdd.configuration']);

@@ -18,7 +18,7 @@ export const MATRIX_CALLERS: Readonly<Record<string, Caller>> = {
   shell: SHELL_CALLER,
 };
 
-/** Arguments of the right types whose values the service rejects (slot 99 / a malformed activation code). */
+/** Arguments of the right types whose values the service rejects (slot 99 / a malformed activation code / an empty id). */
 export const PROBE: Readonly<Partial<Record<ApiFunction, readonly unknown[]>>> = {
   getEid: [99],
   getOsuStatus: [99],
@@ -43,7 +43,12 @@ export const PROBE: Readonly<Partial<Record<ApiFunction, readonly unknown[]>>> =
   sendNotifications: [99],
   removeNotification: [99, 1],
   runningDownloads: [99],
+  getProfileDetails: [99],
+  resolvePendingAdd: ['', true],
 };
+
+/** The functions PROBE leaves out: isSupported (synchronous, no permission) and the argument-less extensions (checked apart). */
+export const UNPROBED: readonly ApiFunction[] = ['isSupported', 'listSlots', 'listPendingAdds'];
 
 /** 202 (system API, non-system caller) before 201 (permission missing), else permitted. */
 export function expectedCode(caller: Caller, fn: ApiFunction): 201 | 202 | 'permitted' {

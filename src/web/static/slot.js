@@ -26,7 +26,9 @@ import { OsuStatus, ResultCode } from '/enums.js';
 
 /**
  * @typedef {import('./api.js').Slot} Slot
- * @typedef {{ iccid: string, nickName: string, serviceProviderName: string, profileName: string, state: number, profileClass: number, policyRules: number, icon?: string, iconType?: number | string }} Profile
+ * @typedef {{ iccid: string, nickName: string, serviceProviderName: string, profileName: string, state: number, profileClass: number, policyRules: number, icon?: string, iconType?: 'png' | 'jpg' }} Profile
+ *   (an EuiccProfile of getEuiccProfileInfoList, with icon/iconType joined from getProfileDetails)
+ * @typedef {{ iccid: string, iconType?: 'png' | 'jpg', icon?: string }} ProfileDetails
  * @typedef {{ seqNumber: number, event: string, address: string, iccid?: string }} Notification
  */
 
@@ -58,13 +60,17 @@ export function SlotPanel({ slot }) {
 
   const loadProfiles = useCallback(async () => {
     try {
-      const r = await call('getEuiccProfileInfoList', slot.slotId);
+      // the seed's EuiccProfile has no icon: it comes from the getProfileDetails extension (without it: initials)
+      const [r, details] = await Promise.all([
+        call('getEuiccProfileInfoList', slot.slotId),
+        call('getProfileDetails', slot.slotId).catch(() => null),
+      ]);
       if (r.responseResult !== ResultCode.RESULT_OK) {
         setProfilesError(`The profiles cannot be read: ${describeResult(r.responseResult)}.`);
         setProfiles([]);
       } else {
         setProfilesError('');
-        setProfiles(r.profiles);
+        setProfiles(withIcons(r.profiles, details));
       }
     } catch (e) {
       setProfilesError(`The profiles cannot be read: ${errorText(e)}`);
@@ -145,16 +151,44 @@ export function SlotPanel({ slot }) {
   </section>`;
 }
 
+/**
+ * The profiles with the icon and iconType of their getProfileDetails entry (same ICCID), when it has one.
+ * @param {Profile[]} profiles
+ * @param {ProfileDetails[] | null} details
+ * @returns {Profile[]}
+ */
+function withIcons(profiles, details) {
+  const byIccid = new Map((Array.isArray(details) ? details : []).map((d) => [d.iccid, d]));
+  return profiles.map((p) => {
+    const d = byIccid.get(p.iccid);
+    return d && typeof d.icon === 'string' && (d.iconType === 'png' || d.iconType === 'jpg') ? { ...p, icon: d.icon, iconType: d.iconType } : p;
+  });
+}
+
+/** Base64 of at most 1024 bytes (SGP.22's icon limit). */
+const ICON_BASE64 = /^[A-Za-z0-9+/]{1,1366}={0,2}$/;
+
+/**
+ * The profile's icon as a data: URL (the CSP allows data: images only), or null when it has none.
+ * @param {Profile} p
+ */
+function iconUrl(p) {
+  if (typeof p.icon !== 'string' || !ICON_BASE64.test(p.icon) || p.icon.length % 4 !== 0) return null;
+  return `data:${p.iconType === 'png' ? 'image/png' : 'image/jpeg'};base64,${p.icon}`;
+}
+
 /** @param {{ p: Profile }} x */
 function ProfileIcon({ p }) {
-  // The icon of the profile info (SGP.22 icon + iconType), when the service reports it; else the provider's initial.
-  if (typeof p.icon === 'string' && /^[0-9A-Fa-f]+$/.test(p.icon) && p.icon.length <= 2 * 64 * 1024) {
-    const type = p.iconType === 1 || p.iconType === 'png' ? 'image/png' : 'image/jpeg';
-    const b64 = btoa(String.fromCharCode(...(p.icon.match(/../g) ?? []).map((x) => parseInt(x, 16))));
-    return html`<img class="icon" src=${`data:${type};base64,${b64}`} alt="" width="32" height="32" />`;
+  // The SGP.22 icon of the profile, named by the profile's name; else (no icon, or one the browser cannot
+  // decode) the provider's initial.
+  const [failed, setFailed] = useState('');
+  const src = iconUrl(p);
+  if (src !== null && src !== failed) {
+    const name = p.profileName || p.serviceProviderName || p.iccid;
+    return html`<img class="icon" src=${src} alt=${name} width="32" height="32" data-testid="profile-icon" onError=${() => setFailed(src)} />`;
   }
   const letter = (p.serviceProviderName || p.profileName || '?').trim().charAt(0).toUpperCase() || '?';
-  return html`<span class="icon letter" aria-hidden="true">${letter}</span>`;
+  return html`<span class="icon letter" aria-hidden="true" data-testid="profile-initial">${letter}</span>`;
 }
 
 /**
