@@ -4,14 +4,21 @@
  *     VirtualTransport + SmdpServer over HTTPS on 127.0.0.1, in this process too) of a 12 KB profile
  *     (buildProfilePackage padToSize 12288): median / p99 ms, command APDUs and bytes (command + response).
  *     One shared RspHttpClient (keep-alive), a new card per download (made outside the timing).
- *   - download.throughput.*: complete downloads per second with 32 concurrent simulated devices (each its own
- *     SoftEuicc on ':memory:', its own RspHttpClient and LPA flow, all in this process) against one SM-DP+
- *     in its own process (test/support/smdp-process.ts, SQLite file), and the p99 latency. The two cores are
- *     split: devices here, the server there.
+ *   - download.throughput.*: complete downloads per second with 32 concurrent simulated devices against one
+ *     SM-DP+, and the p99 latency. Processes: the SM-DP+ alone in a child process (test/support/smdp-process.ts
+ *     in `quiet` mode: no kill hooks; SQLite file in WAL), the devices in `deviceProcesses` child processes
+ *     (bench/download-devices.ts; default 2), both run from esbuild bundles as compiled code; this process
+ *     only prepares the orders and collects the results. Each device: a SoftEuicc on SQLite ':memory:' (64 MB
+ *     of profile memory) over VirtualTransport, the LPA download flow, its own RspHttpClient (one undici Agent:
+ *     keep-alive connections and their TLS sessions kept for the whole run, as a phone would). Downloads that
+ *     end inside the measuring window (after a 1.5 s warm-up) count. download.throughput.cpu: user+system CPU
+ *     per download of the device processes and of the SM-DP+ process over that window (coreBusy: cores used).
+ *     The setup is printed in the `setup` field of download.throughput.
+ *   Profiling the same scenario: bench/profile-download.ts (+ bench/cpuprofile-summary.mjs).
  * Targets ("target" field): median < 60 ms, >= 300 downloads/s. Measurements, never assertions.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { ApduTransport } from '../src/apdu/transport.js';
@@ -26,13 +33,13 @@ import { createSmdpIdentity } from '../src/smdp/identity.js';
 import { SmdpInventory } from '../src/smdp/inventory.js';
 import { SmdpServer } from '../src/smdp/server.js';
 import { childEntry, SmdpChild, writeSmdpIdentityDir } from '../test/support/smdp-process.js';
+import { DeviceProcess, devicesEntry } from './download-devices.js';
 import { emit, percentiles } from './harness.js';
 
 const PROFILE_BYTES = 12288;
-const DEVICES = 32;
+const DEVICES_DEFAULT = 32;
 const resolve = (h: string): string | undefined => (h === 'localhost' ? '127.0.0.1' : undefined);
 const TIMEOUTS = { connectMs: 5000, requestMs: 30_000, overallMs: 120_000 };
-const CARD_CONFIG = { totalMemory: 64 * 1024 * 1024 };
 
 class CountingTransport implements ApduTransport {
   apdus = 0;
@@ -105,66 +112,101 @@ async function benchFull(seconds: number): Promise<void> {
   emit({ name: 'download.full.apduBytes', value: bytes, unit: 'bytes', profileBytes: PROFILE_BYTES, note: 'command + response APDU bytes' });
 }
 
-async function benchThroughput(seconds: number): Promise<void> {
-  const duration = Math.max(3, seconds * 3);
+/** CPU ms (user + system) used so far by process `pid` (Linux /proc; undefined elsewhere). */
+function procCpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime in clock ticks (USER_HZ 100)
+  } catch {
+    return undefined;
+  }
+}
+
+export interface ThroughputOptions {
+  /** Measuring window in seconds (after a warm-up of WARMUP_MS). */
+  duration: number;
+  /** Simulated devices in all (default 32). */
+  devices?: number;
+  /** Processes the devices are spread over (default 2: with the SM-DP+ process that is one more than cores). */
+  deviceProcesses?: number;
+  /** Bundle the SM-DP+ and device children with esbuild (default true; false: `node --import tsx`, source names in profiles). */
+  bundle?: boolean;
+}
+
+const WARMUP_MS = 1500;
+
+export async function benchThroughput(seconds: number, opts: Partial<ThroughputOptions> = {}): Promise<void> {
+  const duration = opts.duration ?? Math.max(3, seconds * 3);
+  const DEVICES = opts.devices ?? DEVICES_DEFAULT;
+  const PROCS = Math.max(1, Math.min(DEVICES, opts.deviceProcesses ?? 2));
   const dir = mkdtempSync(join(tmpdir(), 'esimkit-bench-dl-'));
-  const entry = await childEntry();
+  const entry = await childEntry(opts.bundle === false ? { bundle: false } : {});
+  const devEntry = await devicesEntry(opts.bundle === false ? { bundle: false } : {});
   let server: SmdpChild | undefined;
-  const clients: RspHttpClient[] = [];
+  const procs: DeviceProcess[] = [];
   try {
     const { ci, ...identity } = createSmdpIdentity({ address: 'localhost:0', tlsHost: 'localhost' });
     const eum = createEum(ci, { curve: 'P-256' });
     writeSmdpIdentityDir(join(dir, 'id'), identity);
     const dbPath = join(dir, 'smdp.sqlite');
-    // orders enough for 400 downloads/s over the whole run
+    // orders enough for 500 downloads/s over warm-up and window
     const inv = new SmdpInventory(dbPath);
     const matchingIds: string[] = [];
-    const orders = Math.ceil(400 * (duration + 1)) + DEVICES * 2;
-    inv.db.transaction(() => {
+    const orders = Math.ceil(500 * (duration + WARMUP_MS / 1000 + 1)) + DEVICES * 2;
+    inv.transaction(() => {
       for (let i = 0; i < orders; i++) matchingIds.push(addProfile(inv).matchingId);
-    })();
+    });
     inv.close();
-    server = await SmdpChild.start(entry, { identityDir: join(dir, 'id'), dbPath });
+    server = await SmdpChild.start(entry, { identityDir: join(dir, 'id'), dbPath, quiet: true });
     const address = server.address;
-    const cards = Array.from({ length: DEVICES }, () => SoftEuicc.create(':memory:', { identity: createIdentity({ curve: 'P-256', ci, eum }).identity, config: CARD_CONFIG }));
-    for (let i = 0; i < DEVICES; i++) clients.push(new RspHttpClient({ trustedCis: identity.ciCerts, resolve, timeouts: TIMEOUTS }));
-    let next = 0;
-    let failures = 0;
-    const latencies: number[] = [];
-    let measuring = false;
-    let stop = false;
-    const device = async (d: number): Promise<void> => {
-      const card = cards[d]!;
-      const transport = new VirtualTransport(card);
-      while (!stop) {
-        const mid = matchingIds[next++];
-        if (mid === undefined) break;
-        const t0 = performance.now();
-        try {
-          await downloadProfile({ transport, activationCode: `LPA:1$${address}$${mid}`, trust: { ciCertificates: identity.ciCerts }, httpClient: clients[d]!, timeouts: TIMEOUTS });
-          if (measuring && !stop) latencies.push(performance.now() - t0);
-        } catch {
-          if (measuring) failures++;
-        }
-      }
-    };
-    const running = Array.from({ length: DEVICES }, (_, d) => device(d));
-    await new Promise((r) => setTimeout(r, 1000)); // warm-up: connections, JIT
-    measuring = true;
-    const t0 = performance.now();
-    await new Promise((r) => setTimeout(r, duration * 1000));
+    for (let k = 0; k < PROCS; k++) {
+      const devices = Math.floor(DEVICES / PROCS) + (k < DEVICES % PROCS ? 1 : 0);
+      procs.push(
+        await DeviceProcess.start(devEntry, { address, ci, eum, devices, index: k, matchingIds: matchingIds.filter((_, i) => i % PROCS === k) }),
+      );
+    }
+    const measureFrom = Date.now() + WARMUP_MS; // warm-up: connections, TLS, JIT
+    const measureTo = measureFrom + duration * 1000;
+    const srvServer = server;
+    const srvCpu = new Promise<[number | undefined, number | undefined]>((r) => {
+      setTimeout(() => {
+        const a = procCpuMs(srvServer.pid);
+        setTimeout(() => r([a, procCpuMs(srvServer.pid)]), measureTo - Date.now());
+      }, measureFrom - Date.now());
+    });
+    const results = await Promise.all(procs.map((d) => d.run(measureFrom, measureTo)));
+    const [srvCpu0, srvCpu1] = await srvCpu;
+    const latencies = results.flatMap((r) => r.latencies);
+    const failures = results.reduce((n, r) => n + r.failures, 0);
+    const firstError = results.find((r) => r.firstError !== undefined)?.firstError;
     const done = latencies.length;
-    const secs = (performance.now() - t0) / 1000;
-    stop = true;
-    await Promise.all(running);
-    for (const c of cards) c.close();
-    const p = percentiles(latencies.length > 0 ? latencies : [0]);
-    emit({ name: 'download.throughput', value: done / secs, unit: 'downloads/s', target: 300, devices: DEVICES, profileBytes: PROFILE_BYTES, seconds: Number(secs.toFixed(1)), failures });
+    const p = percentiles(done > 0 ? latencies : [0]);
+    const setup = {
+      server: 'SM-DP+ (src/smdp/server.ts) alone in a child process: HTTPS/TLS 1.2 on 127.0.0.1, SQLite file in WAL (synchronous=NORMAL + group commit)',
+      devices: `${DEVICES} devices in ${PROCS} child process(es) (esbuild bundles); each a SoftEuicc (SQLite ':memory:') over VirtualTransport + LPA download flow + own undici Agent (keep-alive, one TLS connection)`,
+      profile: `${PROFILE_BYTES}-byte UPP, P-256, ReplaceSessionKeys`,
+      cores: availableParallelism(),
+    };
+    emit({ name: 'download.throughput', value: done / duration, unit: 'downloads/s', target: 300, devices: DEVICES, deviceProcesses: PROCS, profileBytes: PROFILE_BYTES, seconds: duration, failures, ...(firstError !== undefined && { firstError }), setup });
     emit({ name: 'download.throughput.p99', value: p.p99, unit: 'ms', devices: DEVICES, median: Number(p.median.toFixed(1)) });
+    const per = (ms: number): number => Number((ms / Math.max(1, done)).toFixed(2));
+    const devCpu = results.reduce((n, r) => n + r.cpuMs, 0);
+    const srv = srvCpu0 !== undefined && srvCpu1 !== undefined ? srvCpu1 - srvCpu0 : undefined;
+    emit({
+      name: 'download.throughput.cpu',
+      value: per(devCpu + (srv ?? 0)),
+      unit: 'ms CPU/download',
+      devicesProcesses: per(devCpu),
+      ...(srv !== undefined && { serverProcess: per(srv), serverCoreBusy: Number((srv / 1000 / duration).toFixed(2)) }),
+      devicesCoreBusy: Number((devCpu / 1000 / duration).toFixed(2)),
+    });
   } finally {
-    for (const c of clients) await c.close().catch(() => undefined);
+    for (const d of procs) await d.stop().catch(() => undefined);
     await server?.stop();
     entry.dispose();
+    devEntry.dispose();
     rmSync(dir, { recursive: true, force: true });
   }
 }

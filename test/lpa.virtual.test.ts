@@ -53,9 +53,9 @@ describe('VirtualTransport + ApduChannel: transport faults', () => {
 
   it('implements ApduTransport: capabilities from the card, async close, typed errors after close', async () => {
     const t = new VirtualTransport(card);
-    expect(t.capabilities).toEqual({ extendedLength: true, maxCommandData: 65535 });
+    expect(t.capabilities).toEqual({ extendedLength: true, maxCommandData: 65535, enforcesTimeout: true });
     const short = SoftEuicc.create(':memory:', { identity: id(), config: { extendedLength: false } });
-    expect(new VirtualTransport(short).capabilities).toEqual({ extendedLength: false, maxCommandData: 255 });
+    expect(new VirtualTransport(short).capabilities).toEqual({ extendedLength: false, maxCommandData: 255, enforcesTimeout: true });
     short.close();
     expect(t.isOpen).toBe(true);
     await t.close();

@@ -258,7 +258,8 @@ export class ApduChannel implements StoreDataChannel {
   async transmit(apdu: Uint8Array, what = 'APDU'): Promise<ResponseApdu> {
     this.checkOpen();
     try {
-      const raw = await withTimeout(this.transport.transmit(apdu, { timeoutMs: this.timeoutMs }), this.timeoutMs, what);
+      const pending = this.transport.transmit(apdu, { timeoutMs: this.timeoutMs });
+      const raw = await (this.transport.capabilities.enforcesTimeout === true ? pending : withTimeout(pending, this.timeoutMs, what));
       return parseResponseOrThrow(raw, what);
     } catch (e) {
       await this.onTransportError(e);

@@ -36,6 +36,11 @@ export interface TransportCapabilities {
   readonly extendedLength?: boolean;
   /** Largest command data field the transport can carry in one APDU (default 255). */
   readonly maxCommandData?: number;
+  /**
+   * transmit() itself rejects with TransportError('timeout') once `options.timeoutMs` has passed, so the
+   * channel arms no timer of its own per APDU (default false: the channel races every transmit with one).
+   */
+  readonly enforcesTimeout?: boolean;
 }
 
 /** A logical channel opened by the transport itself (AT+CCHO style). */

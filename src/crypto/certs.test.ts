@@ -254,6 +254,20 @@ describe('SGP.22 rules on generated certificates', () => {
     expect(verifyEuiccChain({ trustedCis: [ci.certDer], eumCert: eum.certDer, euiccCert: euicc.certDer, at, expectedEid: EID }).eid).toBe(EID);
   });
 
+  it('a certificate signature is remembered only for the same bytes under the same issuer key', () => {
+    expect(verifyEuiccChain({ trustedCis: [ci.certDer], eumCert: eum.certDer, euiccCert: euicc.certDer, at }).eid).toBe(EID);
+    // same TBS, another signature (last byte of s flipped): verified again, and refused
+    const resigned = euicc.certDer.slice();
+    resigned[resigned.length - 1]! ^= 0x01;
+    rejects(() => verifyEuiccChain({ trustedCis: [ci.certDer], eumCert: eum.certDer, euiccCert: resigned, at }), 'bad-signature', 'euicc');
+    // the same eUICC certificate under another EUM key (same CI, same names): verified again, and refused
+    const otherEum = createEum(ci);
+    rejects(() => verifyEuiccChain({ trustedCis: [ci.certDer], eumCert: otherEum.certDer, euiccCert: euicc.certDer, at }), 'bad-signature', 'euicc');
+    // the genuine chain still verifies, and its dates are still checked every time
+    expect(verifyEuiccChain({ trustedCis: [ci.certDer], eumCert: eum.certDer, euiccCert: euicc.certDer, at }).eid).toBe(EID);
+    rejects(() => verifyEuiccChain({ trustedCis: [ci.certDer], eumCert: eum.certDer, euiccCert: euicc.certDer, at: new Date(Date.now() + 1000 * 86_400_000 * 365) }), 'expired', 'ci');
+  });
+
   it('bad-key-usage: extra usage, non-critical, missing', () => {
     rejects(() => verifyEuiccChain({ trustedCis: [ci.certDer], eumCert: eum.certDer, euiccCert: custom(eum, [certExt.keyUsage(['digitalSignature', 'keyAgreement']), certExt.certificatePolicies(['2.23.146.1.2.1.1'])], euiccSubject(EID)), at }), 'bad-key-usage', 'euicc');
     rejects(() => verifyEuiccChain({ trustedCis: [ci.certDer], eumCert: eum.certDer, euiccCert: custom(eum, [certExt.keyUsage(['digitalSignature'], false), certExt.certificatePolicies(['2.23.146.1.2.1.1'])], euiccSubject(EID)), at }), 'bad-key-usage', 'euicc');

@@ -102,6 +102,37 @@ function asCertificate(c: CertificateInput, position: CertificatePosition): Cert
   throw err('malformed', position, 'not a certificate');
 }
 
+/**
+ * A parsed certificate from the cache above (parsed once per distinct DER; only successful parses are
+ * kept). Throws CertificateError('malformed') tagged with `position`, as parseCertificate.
+ */
+export function parseCertificateCached(der: Uint8Array, position?: CertificatePosition): Certificate {
+  return position === undefined ? asCertificate(der, 'server') : asCertificate(der, position);
+}
+
+/**
+ * Positive outcomes of certificate signature checks: for a (cached, hence canonical) Certificate, the
+ * issuer keys (SPKI DER, base64) its signature verified under. A signature check is a pure function of
+ * the TBS bytes, the signature and the issuer key, all fixed for a parsed certificate, so the same
+ * certificate under the same key is verified once per process (the CI's self-signature, the EUM, the
+ * DPauth/DPpb of every session). Failures are never remembered. Signatures over session data (ES9+/ES10
+ * signatures) do not go through here: they are verified every time.
+ */
+const verifiedUnder = new WeakMap<Certificate, Set<string>>();
+
+function signatureVerifies(cert: Certificate, issuer: Certificate): boolean {
+  const key = issuer.subjectPublicKeyInfo.key;
+  if (!key) return false;
+  const spki = issuer.subjectPublicKeyInfo.der;
+  const id = Buffer.from(spki.buffer, spki.byteOffset, spki.byteLength).toString('base64');
+  const seen = verifiedUnder.get(cert);
+  if (seen?.has(id)) return true;
+  if (!verifyCertificateSignature(cert, key)) return false;
+  if (seen) seen.add(id);
+  else verifiedUnder.set(cert, new Set([id]));
+  return true;
+}
+
 // ----------------------------------------------------------------------------------------------- CIs
 
 /**
@@ -182,8 +213,7 @@ function checkAlgorithmAndCurve(cert: Certificate, ci: Certificate, position: Ce
 
 /** Steps 4 and 5: signature by `issuer`, then the issuer name and AKI. */
 function checkIssuedBy(cert: Certificate, issuer: Certificate, position: CertificatePosition): void {
-  const key = issuer.subjectPublicKeyInfo.key;
-  if (!key || !verifyCertificateSignature(cert, key)) {
+  if (!signatureVerifies(cert, issuer)) {
     throw err('bad-signature', position, `signature does not verify with the key of "${formatName(issuer.subject)}"`);
   }
   if (!bytesEqual(cert.issuer.raw, issuer.subject.raw)) {
@@ -268,7 +298,7 @@ function checkCi(ci: Certificate, d: DateCheck): void {
   if (!ci.subjectPublicKeyInfo.curve || !ci.subjectPublicKeyInfo.key) {
     throw err('unsupported-curve', 'ci', 'CI key is not on P-256 or brainpoolP256r1');
   }
-  if (!verifyCertificateSignature(ci, ci.subjectPublicKeyInfo.key) || !bytesEqual(ci.issuer.raw, ci.subject.raw)) {
+  if (!signatureVerifies(ci, ci) || !bytesEqual(ci.issuer.raw, ci.subject.raw)) {
     throw err('bad-signature', 'ci', 'trusted CI certificate is not validly self-signed');
   }
   checkValidity(ci, 'ci', d);

@@ -105,19 +105,32 @@ describe('ECKA on both curves', () => {
       expect(toHex(z1)).toBe(toHex(z2));
     });
 
+    it(`${curve}: the key pair itself (its ECDH context) gives the same Z as its KeyObject, both ways`, () => {
+      for (let i = 0; i < 20; i++) {
+        const a = generateOneTimeKeyPair(curve);
+        const b = generateOneTimeKeyPair(curve);
+        const z = toHex(ecka(a, b.publicPoint));
+        expect(toHex(ecka(b, a.publicPoint))).toBe(z);
+        expect(toHex(ecka(a.privateKey, b.publicPoint))).toBe(z);
+        expect(toHex(publicKeyToPoint(a.privateKey))).toBe(toHex(a.publicPoint));
+      }
+    });
+
     it(`${curve}: rejects a peer point that is not on the curve, compressed or of a wrong size`, () => {
-      const a = generateOneTimeKeyPair(curve);
       const b = generateOneTimeKeyPair(curve);
       const off = new Uint8Array(b.publicPoint);
       off[64]! ^= 0x01;
-      expect(cryptoErr(() => ecka(a.privateKey, off)).code).toBe('bad-point');
       const compressed = Uint8Array.of(0x02 | (b.publicPoint[64]! & 1), ...b.publicPoint.subarray(1, 33));
-      expect(cryptoErr(() => ecka(a.privateKey, compressed)).code).toBe('bad-point');
       const wrongPrefix = new Uint8Array(b.publicPoint);
       wrongPrefix[0] = 0x06;
-      expect(cryptoErr(() => ecka(a.privateKey, wrongPrefix)).code).toBe('bad-point');
-      expect(cryptoErr(() => ecka(a.privateKey, new Uint8Array(65))).code).toBe('bad-point');
-      expect(cryptoErr(() => ecka(a.privateKey, Uint8Array.of(0))).code).toBe('bad-point');
+      // with the KeyObject and with the key pair's ECDH context
+      for (const key of [generateOneTimeKeyPair(curve).privateKey, generateOneTimeKeyPair(curve)]) {
+        expect(cryptoErr(() => ecka(key, off)).code).toBe('bad-point');
+        expect(cryptoErr(() => ecka(key, compressed)).code).toBe('bad-point');
+        expect(cryptoErr(() => ecka(key, wrongPrefix)).code).toBe('bad-point');
+        expect(cryptoErr(() => ecka(key, new Uint8Array(65))).code).toBe('bad-point');
+        expect(cryptoErr(() => ecka(key, Uint8Array.of(0))).code).toBe('bad-point');
+      }
     });
   }
 
@@ -127,6 +140,8 @@ describe('ECKA on both curves', () => {
     // a brainpool point is (overwhelmingly likely) not on P-256 and vice versa
     expect(cryptoErr(() => ecka(p.privateKey, bp.publicPoint)).code).toBe('bad-point');
     expect(cryptoErr(() => ecka(bp.privateKey, p.publicPoint)).code).toBe('bad-point');
+    expect(cryptoErr(() => ecka(p, bp.publicPoint)).code).toBe('bad-point');
+    expect(cryptoErr(() => ecka(bp, p.publicPoint)).code).toBe('bad-point');
   });
 
   it('rejects a public key where the private key belongs', () => {

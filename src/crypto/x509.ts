@@ -25,6 +25,7 @@ import {
   integerContent,
 } from '../asn1/der.js';
 import { toHex } from '../util/hex.js';
+import { publicKeyFromPoint } from './ecdsa.js';
 
 // ------------------------------------------------------------------------------------------------ OIDs
 
@@ -421,7 +422,7 @@ function parseSpki(t: Tlv): SubjectPublicKeyInfo {
   if (curve) {
     if (point.length !== 65 || point[0] !== 0x04) fail('EC public key must be an uncompressed 65-byte point', bits);
     try {
-      key = createPublicKey({ key: Buffer.from(t.raw), format: 'der', type: 'spki' });
+      key = curve === 'P-256' ? publicKeyFromPoint('P-256', point) : createPublicKey({ key: Buffer.from(t.raw), format: 'der', type: 'spki' });
     } catch (e) {
       throw new CertificateError('malformed', `public key rejected by node:crypto: ${(e as Error).message}`, undefined, {
         cause: e,

@@ -116,6 +116,12 @@ class BppLoader implements BppLoadState {
   metadataBytes: Uint8Array | undefined;
   uppChunks: Uint8Array[] = [];
   uppLength = 0;
+  /**
+   * Free memory when the first `86` arrived: the per-segment check uses it instead of summing the stored
+   * profiles for every segment. Nothing can install a profile during the load (only a delete could free
+   * memory), so it is never more than the real free memory; finish() checks against the store again.
+   */
+  freeAtFirstSegment: number | undefined;
   finished = false;
 
   constructor(transactionId: Uint8Array, download: PreparedDownload) {
@@ -408,7 +414,8 @@ function segment(card: CardRuntime, loader: BppLoader, tag: Container, tlv: Uint
       loader.uppChunks.push(plain);
       loader.uppLength += plain.length;
       const projected = loader.uppLength + (loader.metadataBytes?.length ?? 0);
-      if (projected > freeMemory(card)) {
+      loader.freeAtFirstSegment ??= freeMemory(card);
+      if (projected > loader.freeAtFirstSegment) {
         fail(cmd, ER.installFailedDueToInsufficientMemoryForProfile, 'profile does not fit in the free memory');
       }
     } else {

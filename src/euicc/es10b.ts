@@ -23,7 +23,6 @@
  *   postponed(1) / timeout(2) the one-time key pair is retained (at most {@link MAX_RETAINED_OTKS}, oldest
  *   dropped first) for a retry with bppEuiccOtpk.
  */
-import type { KeyObject } from 'node:crypto';
 import { encodeTlv, type Tlv } from '../asn1/tlv.js';
 import { encodeInteger } from '../asn1/der.js';
 import {
@@ -58,7 +57,7 @@ import {
 } from '../asn1/sgp22/cancel-session.js';
 import { CertificateError, verifyServerCertificate, type ServerCertificateResult, type ServerRole } from '../crypto/certs.js';
 import { verifyRaw, type Curve } from '../crypto/ecdsa.js';
-import { generateOneTimeKeyPair } from '../crypto/ecka.js';
+import { generateOneTimeKeyPair, type EckaPrivateKey } from '../crypto/ecka.js';
 import type { Certificate } from '../crypto/x509.js';
 import { bytesEqual, concatBytes, toHex } from '../util/hex.js';
 import type { CardRuntime, Es10Context, Es10Handler, Es10HandlerTable } from './types.js';
@@ -108,7 +107,7 @@ function uintBytes(n: number, size: number): Uint8Array {
  * 82 free non-volatile memory (4 bytes), 83 free volatile memory (2 bytes), as real cards send them.
  */
 export function extCardResource(card: CardRuntime): Uint8Array {
-  const profiles = card.store.listProfileHeaders().length;
+  const profiles = card.store.profileCount();
   const freeNv = Math.max(0, card.config.totalMemory - card.store.usedMemory());
   return new Uint8Array([
     ...encodeTlv(0x81, uintBytes(profiles, 1)),
@@ -199,7 +198,7 @@ export function endRspSession(session: RspSession): void {
   session.bpp = undefined;
 }
 
-function retainOtk(session: RspSession, transactionId: Uint8Array, otSk: KeyObject, otPk: Uint8Array): void {
+function retainOtk(session: RspSession, transactionId: Uint8Array, otSk: EckaPrivateKey, otPk: Uint8Array): void {
   const key = toHex(transactionId);
   session.retainedOtks.delete(key);
   session.retainedOtks.set(key, { otSk, otPk });
@@ -314,7 +313,7 @@ const prepareDownload: Es10Handler = (req: Tlv, ctx: Es10Context) => {
   if (s2.ccRequiredFlag && request.hashCc === undefined) return downloadError(tId, DE.undefinedError);
 
   // One-time key pair: the retained one when smdpSigned2 names it, else a fresh one.
-  let ot: { otSk: KeyObject; otPk: Uint8Array } | undefined;
+  let ot: { otSk: EckaPrivateKey; otPk: Uint8Array } | undefined;
   if (s2.bppEuiccOtpk !== undefined) {
     for (const [k, v] of session.retainedOtks) {
       if (bytesEqual(v.otPk, s2.bppEuiccOtpk)) {
@@ -326,7 +325,7 @@ const prepareDownload: Es10Handler = (req: Tlv, ctx: Es10Context) => {
   }
   if (!ot) {
     const fresh = generateOneTimeKeyPair(curve);
-    ot = { otSk: fresh.privateKey, otPk: fresh.publicPoint };
+    ot = { otSk: fresh, otPk: fresh.publicPoint };
   }
   const hashCc = s2.ccRequiredFlag ? request.hashCc : undefined;
   const euiccSigned2 = encodeEUICCSigned2({ transactionId: tId, euiccOtpk: ot.otPk, ...(hashCc !== undefined && { hashCc }) });

@@ -3,7 +3,7 @@
  * card remembers between GetEUICCChallenge, AuthenticateServer, PrepareDownload and
  * LoadBoundProfilePackage. In memory only: a power-off or reset ends it, as on a real card.
  */
-import type { KeyObject } from 'node:crypto';
+import type { EckaPrivateKey } from '../crypto/ecka.js';
 import type { Certificate } from '../crypto/x509.js';
 import type { Curve } from '../crypto/ecdsa.js';
 
@@ -35,7 +35,7 @@ export interface PreparedDownload {
   readonly smdpOid: string;
   readonly curve: Curve;
   /** One-time key pair of the eUICC (otSK.EUICC.ECKA / otPK.EUICC.ECKA, 65-byte point). */
-  readonly otSk: KeyObject;
+  readonly otSk: EckaPrivateKey;
   readonly otPk: Uint8Array;
   readonly ccRequired: boolean;
   readonly hashCc?: Uint8Array;
@@ -68,7 +68,7 @@ export class RspSession {
    * One-time key pairs kept after a failed or interrupted download, by transactionId (hex), so a retry
    * with bppEuiccOtpk in smdpSigned2 can reuse the key pair (SGP22-NOTES §4.3). Bounded, memory only.
    */
-  readonly retainedOtks = new Map<string, { otSk: KeyObject; otPk: Uint8Array }>();
+  readonly retainedOtks = new Map<string, { otSk: EckaPrivateKey; otPk: Uint8Array }>();
   /** An OS update in progress (osu.ts). */
   osuLoad?: OsuLoadState | undefined;
 

@@ -84,6 +84,7 @@ describe('CardStore', () => {
     expect(s.findProfile({ aid: profile(1).aid })?.nickname).toBeUndefined();
     expect(s.findProfile({ aid: profile(3).aid })).toBeUndefined();
     expect(s.usedMemory()).toBe(105 + 104);
+    expect(s.profileCount()).toBe(2);
     s.updateProfile(profile(1).aid, { state: 1, port: 0, nickname: 'n' });
     expect(s.findProfile({ aid: profile(1).aid })).toMatchObject({ state: 1, port: 0, nickname: 'n' });
     s.updateProfile(profile(1).aid, { state: 0, port: null, nickname: undefined });
@@ -95,6 +96,7 @@ describe('CardStore', () => {
     expect(s.deleteProfile(profile(2).aid)).toBe(true);
     expect(s.deleteProfile(profile(2).aid)).toBe(false);
     expect(s.usedMemory()).toBe(104);
+    expect(s.profileCount()).toBe(1);
     s.close();
   });
 

@@ -338,6 +338,11 @@ export class CardStore {
   }
 
   /** Sum of the sizes of the installed profiles. */
+  /** Number of installed profiles (without reading them). */
+  profileCount(): number {
+    return (this.stmt('SELECT COUNT(*) AS n FROM profiles').get() as { n: number }).n;
+  }
+
   usedMemory(): number {
     const r = this.stmt('SELECT COALESCE(SUM(size), 0) AS used FROM profiles').get() as { used: number };
     return r.used;

@@ -62,7 +62,7 @@ export function buildBoundProfilePackageDetailed(opts: BuildBppOptions): BuiltBp
   const ot = generateOneTimeKeyPair(curve);
   const eid = typeof opts.eid === 'string' ? encodeEid(opts.eid) : opts.eid;
   const hostId = opts.hostId ?? DEFAULT_HOST_ID;
-  const sessionKeys = deriveSessionKeys(ecka(ot.privateKey, opts.euiccOtpk), hostId, eid);
+  const sessionKeys = deriveSessionKeys(ecka(ot, opts.euiccOtpk), hostId, eid);
 
   const unsigned: InitialiseSecureChannelRequest = {
     remoteOpId: 1,

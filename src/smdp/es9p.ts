@@ -19,7 +19,7 @@ import {
   type OtherSignedNotification,
 } from '../asn1/sgp22/notifications.js';
 import { signatureTlv } from '../asn1/sgp22/codec-util.js';
-import { CertificateError, verifyEuiccChain, verifyServerCertificate } from '../crypto/certs.js';
+import { CertificateError, parseCertificateCached, verifyEuiccChain, verifyServerCertificate } from '../crypto/certs.js';
 import { verifyRaw } from '../crypto/ecdsa.js';
 import { parseCertificate, type Certificate } from '../crypto/x509.js';
 import { decodeIccid } from '../util/bcd.js';
@@ -102,8 +102,13 @@ export interface Es9pOptions {
   onWarning?: (message: string) => void;
 }
 
-/** CancelSession reasons after which the order stays usable (postponed, timeout, loadBppExecutionError, undefined). */
-export const RETRYABLE_CANCEL_REASONS: ReadonlySet<number> = new Set([1, 2, 5, 127]);
+/**
+ * CancelSession reasons after which the order stays usable: postponed, timeout, metadataMismatch (the LPA
+ * found another profile than the one it previewed, e.g. after the operator re-pointed the matchingId: the
+ * order itself is sound, the user previews again), loadBppExecutionError, undefinedReason. endUserRejection
+ * and pprNotAllowed end the order.
+ */
+export const RETRYABLE_CANCEL_REASONS: ReadonlySet<number> = new Set([1, 2, 4, 5, 127]);
 
 // ------------------------------------------------------------------------------------------ helpers
 
@@ -270,13 +275,14 @@ export class Es9pService {
 
   authenticateClient(body: Record<string, unknown>): { header: ResponseHeader } & Record<string, unknown> {
     const transactionId = tid(body);
-    const session = this.inventory.session(transactionId);
+    const session = this.inventory.sessionCore(transactionId);
     if (!session) throw new Es9pError('8.10.1', '3.9', 'transactionId unknown');
     const payload = b64(body, 'authenticateServerResponse');
     const reqHash = sha256(payload);
     if (session.state !== 'initiated') {
-      if (session.acRequestHash && session.acResponse !== undefined && bytesEqual(session.acRequestHash, reqHash)) {
-        return JSON.parse(session.acResponse) as { header: ResponseHeader } & Record<string, unknown>;
+      const acResponse = session.acRequestHash && bytesEqual(session.acRequestHash, reqHash) ? this.inventory.session(transactionId)?.acResponse : undefined;
+      if (acResponse !== undefined) {
+        return JSON.parse(acResponse) as { header: ResponseHeader } & Record<string, unknown>;
       }
       throw new Es9pError('8.10.1', '3.9', 'transactionId unknown (session already authenticated)');
     }
@@ -348,31 +354,34 @@ export class Es9pService {
     // eligibility: memory and forbidden PPRs
     const metadata = this.inventory.storeMetadata(order.iccid, this.address);
     this.checkEligibility(verified.euiccSigned1.euiccInfo2, order.iccid, metadata.profilePolicyRules ?? []);
-    const { order: o2, iccid } = this.inventory.beginDownload(order.matchingId, eid);
-    const signed2 = makeSmdpSigned2({ transactionId: fromHex(transactionId), ccRequiredFlag: o2.ccRequired }, verified.euiccSignature1, {
-      privateKey: this.identity.dpPb.privateKey,
-      cert: this.identity.dpPb.certDer,
+    // one transaction (one commit): the order's attempt and EID binding together with the session
+    return this.inventory.transaction(() => {
+      const { order: o2, iccid } = this.inventory.beginDownload(order.matchingId, eid);
+      const signed2 = makeSmdpSigned2({ transactionId: fromHex(transactionId), ccRequiredFlag: o2.ccRequired }, verified.euiccSignature1, {
+        privateKey: this.identity.dpPb.privateKey,
+        cert: this.identity.dpPb.certDer,
+      });
+      const response = {
+        header: SUCCESS,
+        transactionId,
+        profileMetadata: toBase64(encodeStoreMetadataRequest(metadata)),
+        smdpSigned2: toBase64(signed2.smdpSigned2.raw),
+        smdpSignature2: toBase64(signatureTlv(signed2.smdpSignature2)),
+        smdpCertificate: toBase64(this.identity.dpPb.certDer),
+      };
+      this.inventory.authenticateSession(transactionId, {
+        eid,
+        matchingId: o2.matchingId,
+        iccid,
+        euiccCert: verified.response.euiccCertificate,
+        eumCert: verified.response.eumCertificate,
+        smdpSignature2: signed2.smdpSignature2,
+        ccRequired: o2.ccRequired,
+        acRequestHash: reqHash,
+        acResponse: JSON.stringify(response),
+      });
+      return response;
     });
-    const response = {
-      header: SUCCESS,
-      transactionId,
-      profileMetadata: toBase64(encodeStoreMetadataRequest(metadata)),
-      smdpSigned2: toBase64(signed2.smdpSigned2.raw),
-      smdpSignature2: toBase64(signatureTlv(signed2.smdpSignature2)),
-      smdpCertificate: toBase64(this.identity.dpPb.certDer),
-    };
-    this.inventory.authenticateSession(transactionId, {
-      eid,
-      matchingId: o2.matchingId,
-      iccid,
-      euiccCert: verified.response.euiccCertificate,
-      eumCert: verified.response.eumCertificate,
-      smdpSignature2: signed2.smdpSignature2,
-      ccRequired: o2.ccRequired,
-      acRequestHash: reqHash,
-      acResponse: JSON.stringify(response),
-    });
-    return response;
   }
 
   /** The EUM must name (AKI) the CI chosen in initiateAuthentication: none → 8.1.2/6.1, another → 8.11.1/3.9. */
@@ -386,7 +395,7 @@ export class Es9pService {
     if (r.kind !== 'authenticateResponseOk') return;
     let eum: Certificate;
     try {
-      eum = parseCertificate(r.eumCertificate, 'eum');
+      eum = parseCertificateCached(r.eumCertificate, 'eum');
     } catch (e) {
       throw new Es9pError('8.1.2', '6.1', `EUM certificate invalid: ${(e as Error).message}`);
     }
@@ -407,7 +416,7 @@ export class Es9pService {
 
   getBoundProfilePackage(body: Record<string, unknown>): { header: ResponseHeader } & Record<string, unknown> {
     const transactionId = tid(body);
-    const s = this.inventory.session(transactionId);
+    const s = this.inventory.sessionCore(transactionId);
     if (!s || s.state === 'initiated' || !s.euiccCert || !s.smdpSignature2 || !s.iccid || !s.eid || !s.matchingId) {
       throw new Es9pError('8.10.1', '3.9', 'transactionId unknown');
     }
@@ -437,9 +446,8 @@ export class Es9pService {
       throw new Es9pError('8.1', '6.1', 'euiccSignature2 invalid');
     }
     // retry within the session: the same one-time key gets the same BPP
-    if (s.state === 'bpp-issued' && s.bpp && s.euiccOtpk && bytesEqual(s.euiccOtpk, verified.euiccOtpk)) {
-      return { header: SUCCESS, transactionId, boundProfilePackage: toBase64(s.bpp) };
-    }
+    const issued = s.state === 'bpp-issued' && s.euiccOtpk && bytesEqual(s.euiccOtpk, verified.euiccOtpk) ? this.inventory.session(transactionId)?.bpp : undefined;
+    if (issued) return { header: SUCCESS, transactionId, boundProfilePackage: toBase64(issued) };
     if (s.ccRequired) {
       if (got === undefined) {
         this.inventory.deleteSession(transactionId);
@@ -488,13 +496,13 @@ export class Es9pService {
   private handlePir(pir: ProfileInstallationResult, raw: Uint8Array): void {
     const d = pir.profileInstallationResultData;
     const transactionId = toHex(d.transactionId).toUpperCase();
-    const s = this.inventory.session(transactionId);
+    const s = this.inventory.sessionCore(transactionId);
     const success = d.finalResult.kind === 'successResult';
     const md = d.notificationMetadata;
     const iccid = md.iccid ? decodeIccid(md.iccid) : s?.iccid;
     let verified = false;
     if (s?.euiccCert && s.eid && s.iccid) {
-      const key = parseCertificate(s.euiccCert, 'euicc').subjectPublicKeyInfo.key;
+      const key = parseCertificateCached(s.euiccCert, 'euicc').subjectPublicKeyInfo.key;
       verified = !!key && verifyRaw(key, pirSignedData(pir), pir.euiccSignPIR);
       if (verified && d.smdpOid !== this.smdpOid) {
         verified = false;
@@ -504,20 +512,23 @@ export class Es9pService {
     } else {
       this.warn(`PIR for unknown or finished session ${transactionId}`);
     }
-    this.inventory.recordNotification({
-      eid: s?.eid ?? '',
-      seqNumber: md.seqNumber,
-      event: 'install',
-      ...(iccid !== undefined && { iccid }),
-      success,
-      transactionId,
-      verified,
-      raw,
+    // one transaction (one commit): the notification, the install result and the end of the session
+    this.inventory.transaction(() => {
+      this.inventory.recordNotification({
+        eid: s?.eid ?? '',
+        seqNumber: md.seqNumber,
+        event: 'install',
+        ...(iccid !== undefined && { iccid }),
+        success,
+        transactionId,
+        verified,
+        raw,
+      });
+      if (verified && s?.iccid) {
+        this.inventory.markInstallResult(s.iccid, success);
+        this.inventory.deleteSession(transactionId);
+      }
     });
-    if (verified && s?.iccid) {
-      this.inventory.markInstallResult(s.iccid, success);
-      this.inventory.deleteSession(transactionId);
-    }
   }
 
   private handleOther(n: OtherSignedNotification, raw: Uint8Array): void {
@@ -554,7 +565,7 @@ export class Es9pService {
 
   cancelSession(body: Record<string, unknown>): { header: ResponseHeader } {
     const transactionId = tid(body);
-    const s = this.inventory.session(transactionId);
+    const s = this.inventory.sessionCore(transactionId);
     if (!s || !s.euiccCert) throw new Es9pError('8.10.1', '3.9', 'transactionId unknown');
     const payload = b64(body, 'cancelSessionResponse');
     let r;
@@ -569,7 +580,7 @@ export class Es9pService {
     const signed = r.euiccCancelSessionSigned;
     if (!bytesEqual(signed.transactionId, fromHex(transactionId))) throw new Es9pError('8.10.1', '3.9', 'transactionId in euiccCancelSessionSigned differs');
     if (signed.smdpOid !== this.smdpOid) throw new Es9pError('8.8', '3.10', `SM-DP+ OID ${signed.smdpOid} invalid`);
-    const key = parseCertificate(s.euiccCert, 'euicc').subjectPublicKeyInfo.key;
+    const key = parseCertificateCached(s.euiccCert, 'euicc').subjectPublicKeyInfo.key;
     if (!key || !verifyRaw(key, euiccCancelSessionSignatureInput(signed), r.euiccCancelSessionSignature)) {
       throw new Es9pError('8.1', '6.1', 'euiccCancelSessionSignature invalid');
     }

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildProfilePackage } from '../asn1/saip.js';
 import { InventoryError, SmdpInventory, confirmationCodeHash } from './inventory.js';
@@ -71,6 +72,45 @@ describe('SmdpInventory', () => {
     mem.addProfile(upp('8949449999999990106'));
     await mem.durable();
     mem.close();
+  });
+
+  it('an older file with the UPPs inside profiles is migrated (UPPs moved to profile_upps, nothing lost)', () => {
+    const d = mkdtempSync(join(tmpdir(), 'smdp-inv-'));
+    dirs.push(d);
+    const path = join(d, 'old.db');
+    const old = new Database(path);
+    old.exec(`CREATE TABLE profiles (
+      iccid TEXT PRIMARY KEY, upp BLOB NOT NULL, metadata TEXT NOT NULL, profile_type TEXT,
+      state TEXT NOT NULL, eid TEXT, matching_id TEXT, updated_at INTEGER NOT NULL)`);
+    const u = upp('8949449999999990122');
+    old.prepare('INSERT INTO profiles VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run('8949449999999990122', Buffer.from(u), '{"serviceProviderName":"S"}', 'T', 'released', null, null, 1);
+    old.close();
+    for (let i = 0; i < 2; i++) {
+      const inv = new SmdpInventory(path); // the second open finds nothing to migrate
+      expect(inv.upp('8949449999999990122')).toEqual(u);
+      expect(inv.profile('8949449999999990122')).toMatchObject({ state: 'released', profileType: 'T', uppSize: u.length });
+      expect((inv.db.prepare('PRAGMA table_info(profiles)').all() as { name: string }[]).map((c) => c.name)).not.toContain('upp');
+      inv.close();
+    }
+  });
+
+  it('sessionCore is the session without its large retry fields (bpp, acResponse)', () => {
+    const inv = new SmdpInventory(':memory:');
+    const { iccid } = inv.addProfile(upp('8949449999999990114'));
+    const { matchingId } = inv.createOrder({ iccid });
+    const eid = '89049032000000000000000000000094';
+    inv.createSession({ transactionId: 'BB', euiccChallenge: new Uint8Array(16), serverChallenge: new Uint8Array(16).fill(1), ciPkid: new Uint8Array(20), ttlMs: 60_000 });
+    expect(inv.sessionCore('BB')).toEqual(inv.session('BB'));
+    inv.beginDownload(matchingId, eid);
+    inv.authenticateSession('BB', { eid, matchingId, iccid, euiccCert: Uint8Array.of(1), eumCert: Uint8Array.of(2), smdpSignature2: Uint8Array.of(3), ccRequired: false, acRequestHash: Uint8Array.of(4), acResponse: '{"a":1}' });
+    inv.issueBpp('BB', iccid, eid, Uint8Array.of(5), new Uint8Array(20_000).fill(6));
+    const full = inv.session('BB')!;
+    expect(full.bpp).toHaveLength(20_000);
+    expect(full.acResponse).toBe('{"a":1}');
+    const { bpp: _bpp, acResponse: _ac, ...rest } = full;
+    expect(inv.sessionCore('BB')).toEqual(rest);
+    expect(inv.sessionCore('CC')).toBeUndefined();
+    inv.close();
   });
 
   it('never issues a profile twice: one active order per profile, downloaded bound to one EID', () => {

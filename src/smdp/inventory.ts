@@ -8,10 +8,18 @@
  * is one SQL statement or transaction, so a restart (reopening the same file) loses nothing, and a profile
  * is linked to at most one order: a downloaded or installed profile is never issued to another eUICC.
  *
+ * Durability (file databases): WAL with synchronous=NORMAL. A commit is atomic and survives a crash of
+ * the process at once (it is in the WAL, in the OS page cache); it survives a power loss once
+ * {@link SmdpInventory.durable} has resolved (one fdatasync of the WAL, off the event loop, shared by all
+ * callers waiting at that moment: group commit) or the inventory was closed. The server waits for
+ * durable() before every answer that hands something out or acknowledges it (server.ts), so what a
+ * client was told survives a power loss as with synchronous=FULL, without a blocking fsync per commit.
+ *
  * The confirmation code is never stored: only SHA-256(CC), the inner hash of hashCc (SGP22-NOTES §4.3).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
 import Database from 'better-sqlite3';
 import { iccidFromPackage } from '../asn1/saip.js';
 import {
@@ -103,9 +111,10 @@ export interface InventoryOptions {
   now?: () => number;
 }
 
+/** A profiles row; the UPP itself (12 KB and more) is in profile_upps, read only by upp(). */
 interface ProfileRow {
   iccid: string;
-  upp: Buffer;
+  upp_size: number;
   metadata: string;
   profile_type: string | null;
   state: ProfileState;
@@ -157,9 +166,10 @@ interface NotificationRow {
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS profiles (
-  iccid TEXT PRIMARY KEY, upp BLOB NOT NULL, metadata TEXT NOT NULL, profile_type TEXT,
+  iccid TEXT PRIMARY KEY, metadata TEXT NOT NULL, profile_type TEXT,
   state TEXT NOT NULL, eid TEXT, matching_id TEXT, updated_at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS profiles_type_state ON profiles(profile_type, state);
+CREATE TABLE IF NOT EXISTS profile_upps (iccid TEXT PRIMARY KEY, upp BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS orders (
   matching_id TEXT PRIMARY KEY, iccid TEXT NOT NULL, eid TEXT, cc_hash BLOB, cc_failures INTEGER NOT NULL DEFAULT 0,
   attempts INTEGER NOT NULL DEFAULT 0, max_attempts INTEGER NOT NULL, state TEXT NOT NULL, expires_at INTEGER,
@@ -176,6 +186,26 @@ CREATE TABLE IF NOT EXISTS notifications (
   iccid TEXT, transaction_id TEXT, success INTEGER, verified INTEGER NOT NULL, received_at INTEGER NOT NULL, raw BLOB,
   UNIQUE(eid, seq_number, event, verified));
 `;
+
+/**
+ * Files written before the UPPs moved to `profile_upps` kept them in `profiles.upp`: there, every state
+ * change that resized a profile row (eid set, 'released' → 'downloaded' → 'installed') rewrote the 12 KB
+ * and more of its overflow pages. Moves them over (one transaction); a no-op on newer files.
+ */
+export function migrateUppsOutOfProfiles(db: Database.Database): void {
+  const cols = (db.prepare('PRAGMA table_info(profiles)').all() as { name: string }[]).map((c) => c.name);
+  if (!cols.includes('upp')) return;
+  db.transaction(() => {
+    db.exec('INSERT OR IGNORE INTO profile_upps (iccid, upp) SELECT iccid, upp FROM profiles');
+    db.exec('ALTER TABLE profiles DROP COLUMN upp');
+  })();
+}
+
+/** Every sessions column except bpp and ac_response (see sessionCore). */
+const SESSION_CORE_COLUMNS =
+  'transaction_id, state, created_at, expires_at, euicc_challenge, server_challenge, ci_pkid, eid, matching_id, iccid, euicc_cert, eum_cert, smdp_signature2, cc_required, euicc_otpk, ac_request_hash';
+const PROFILE_COLUMNS =
+  'iccid, (SELECT length(upp) FROM profile_upps u WHERE u.iccid = profiles.iccid) AS upp_size, metadata, profile_type, state, eid, matching_id';
 
 const b = (x: Buffer | null): Uint8Array | undefined => (x === null ? undefined : new Uint8Array(x));
 const buf = (x: Uint8Array | undefined): Buffer | null => (x === undefined ? null : Buffer.from(x));
@@ -239,18 +269,91 @@ export class SmdpInventory {
   readonly db: Database.Database;
   private readonly now: () => number;
 
+  /** The WAL file when in WAL mode with synchronous=NORMAL (durable() syncs it), else undefined. */
+  readonly #walPath: string | undefined;
+  #walFd: number | undefined;
+  /** total_changes() when the last WAL sync started. */
+  #syncedChanges = 0;
+  #syncRunning: Promise<void> | undefined;
+  #syncNext: Promise<void> | undefined;
+
   constructor(path: string, opts: InventoryOptions = {}) {
     const fresh = path !== ':memory:' && !existsSync(path);
     this.db = new Database(path);
     if (fresh) chmodSync(path, 0o600); // UPPs hold the profile's keys
-    if (path !== ':memory:') this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
+    const wal = path !== ':memory:' && String(this.db.pragma('journal_mode = WAL', { simple: true })).toLowerCase() === 'wal';
+    // NORMAL only where durable() can make commits durable (the WAL); otherwise every commit syncs
+    this.db.pragma(wal ? 'synchronous = NORMAL' : 'synchronous = FULL');
+    this.#walPath = wal ? `${resolvePath(path)}-wal` : undefined;
     this.db.exec(SCHEMA);
+    migrateUppsOutOfProfiles(this.db);
     this.now = opts.now ?? Date.now;
   }
 
+  /** Run `fn` as one transaction (nested calls become savepoints). */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  #changes(): number {
+    return this.stmt('SELECT total_changes()').pluck().get() as number;
+  }
+
+  /**
+   * Resolves once every transaction committed so far is on stable storage (power-loss durable). Concurrent
+   * callers share one fdatasync of the WAL (group commit); nothing to sync resolves at once.
+   */
+  durable(): Promise<void> {
+    if (this.#walPath === undefined || !this.db.open) return Promise.resolve();
+    if (this.#syncRunning === undefined) return this.#changes() === this.#syncedChanges ? Promise.resolve() : this.#startSync();
+    // the running sync may have started before the caller's commit: one more after it, shared by all who ask meanwhile
+    this.#syncNext ??= this.#syncRunning.then(
+      () => this.#afterRunning(),
+      () => this.#afterRunning(),
+    );
+    return this.#syncNext;
+  }
+
+  #afterRunning(): Promise<void> {
+    this.#syncNext = undefined;
+    return this.#changes() === this.#syncedChanges ? Promise.resolve() : this.#startSync();
+  }
+
+  #startSync(): Promise<void> {
+    this.#syncedChanges = this.#changes();
+    let fd: number;
+    try {
+      fd = this.#walFd ??= openSync(this.#walPath!, 'r');
+    } catch {
+      // no WAL file to sync: a full checkpoint syncs the WAL and the database file (blocking, exceptional)
+      this.db.pragma('wal_checkpoint(FULL)');
+      return Promise.resolve();
+    }
+    const p = new Promise<void>((resolve, reject) => fdatasync(fd, (e) => (e ? reject(e) : resolve())));
+    this.#syncRunning = p;
+    const done = (): void => {
+      if (this.#syncRunning === p) this.#syncRunning = undefined;
+    };
+    p.then(done, done);
+    return p;
+  }
+
+  /** Close the database; commits not yet synced by durable() are synced first. */
   close(): void {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    try {
+      if (this.#walPath !== undefined && this.#changes() !== this.#syncedChanges) {
+        try {
+          fdatasyncSync(this.#walFd ?? (this.#walFd = openSync(this.#walPath, 'r')));
+        } catch {
+          /* closing the last connection checkpoints (and syncs) anyway */
+        }
+      }
+    } finally {
+      if (this.#walFd !== undefined) closeSync(this.#walFd);
+      this.#walFd = undefined;
+      this.db.close();
+    }
   }
 
   // -------------------------------------------------------------------------------------- profiles
@@ -259,8 +362,11 @@ export class SmdpInventory {
   addProfile(upp: Uint8Array, metadata: ProfileMetadataInput = {}): { iccid: string } {
     const iccid = iccidFromPackage(upp);
     try {
-      this.stmt('INSERT INTO profiles (iccid, upp, metadata, profile_type, state, updated_at) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(iccid, Buffer.from(upp), metadataToJson(metadata), metadata.profileType ?? null, 'available', this.now());
+      this.transaction(() => {
+        this.stmt('INSERT INTO profiles (iccid, metadata, profile_type, state, updated_at) VALUES (?, ?, ?, ?, ?)')
+          .run(iccid, metadataToJson(metadata), metadata.profileType ?? null, 'available', this.now());
+        this.stmt('INSERT INTO profile_upps (iccid, upp) VALUES (?, ?)').run(iccid, Buffer.from(upp));
+      });
     } catch (e) {
       if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new InventoryError('8.2.1', '3.3', `profile ${iccid} already exists`);
       throw e;
@@ -269,7 +375,7 @@ export class SmdpInventory {
   }
 
   private profileRow(iccid: string): ProfileRow | undefined {
-    return this.stmt('SELECT * FROM profiles WHERE iccid = ?').get(iccid) as ProfileRow | undefined;
+    return this.stmt(`SELECT ${PROFILE_COLUMNS} FROM profiles WHERE iccid = ?`).get(iccid) as ProfileRow | undefined;
   }
 
   profileState(iccid: string): ProfileState {
@@ -284,7 +390,7 @@ export class SmdpInventory {
     return {
       iccid: r.iccid,
       state: r.state,
-      uppSize: r.upp.length,
+      uppSize: r.upp_size,
       ...(r.profile_type !== null && { profileType: r.profile_type }),
       ...(r.eid !== null && { eid: r.eid }),
       ...(r.matching_id !== null && { matchingId: r.matching_id }),
@@ -297,7 +403,7 @@ export class SmdpInventory {
   }
 
   upp(iccid: string): Uint8Array {
-    const r = this.profileRow(iccid);
+    const r = this.stmt('SELECT upp FROM profile_upps WHERE iccid = ?').get(iccid) as { upp: Buffer } | undefined;
     if (!r) throw new InventoryError('8.2.1', '3.9', `unknown ICCID ${iccid}`);
     return new Uint8Array(r.upp);
   }
@@ -362,7 +468,7 @@ export class SmdpInventory {
           throw new InventoryError('8.2.5', '3.8', `profile ${o.iccid} is not of type ${o.profileType}`);
         }
       } else if (o.profileType !== undefined) {
-        row = this.stmt("SELECT * FROM profiles WHERE profile_type = ? AND state = 'available' ORDER BY iccid LIMIT 1").get(o.profileType) as ProfileRow | undefined;
+        row = this.stmt(`SELECT ${PROFILE_COLUMNS} FROM profiles WHERE profile_type = ? AND state = 'available' ORDER BY iccid LIMIT 1`).get(o.profileType) as ProfileRow | undefined;
         if (!row) {
           const any = this.stmt('SELECT 1 FROM profiles WHERE profile_type = ? LIMIT 1').get(o.profileType);
           throw any ? new InventoryError('8.2.5', '3.7', `no profile of type ${o.profileType} left`) : new InventoryError('8.2.5', '3.9', `unknown profile type ${o.profileType}`);
@@ -400,6 +506,9 @@ export class SmdpInventory {
         mid = `eid:${generateMatchingId()}`; // internal key; the eUICC sends no matchingId
       }
       mid ??= generateMatchingId();
+      // a matchingId whose order was cancelled may point to a new order (the operator re-points a printed
+      // activation code); the cancelled order keeps its row under `<matchingId>#cancelled-<rowid>`
+      this.stmt("UPDATE orders SET matching_id = matching_id || '#cancelled-' || rowid WHERE matching_id = ? AND state = 'cancelled'").run(mid);
       if (this.stmt('SELECT 1 FROM orders WHERE matching_id = ?').get(mid)) throw new InventoryError('8.2.6', '3.3', 'matchingId already in use');
       const exp = o.expiresAt instanceof Date ? o.expiresAt.getTime() : o.expiresAt;
       this.stmt('INSERT INTO orders (matching_id, iccid, eid, cc_hash, max_attempts, state, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
@@ -582,9 +691,22 @@ export class SmdpInventory {
   /** The session, or undefined when unknown or expired. */
   session(transactionId: string): SessionRecord | undefined {
     const r = this.stmt('SELECT * FROM sessions WHERE transaction_id = ?').get(transactionId) as SessionRow | undefined;
-    if (!r || r.expires_at <= this.now()) return undefined;
-    const o = <T>(k: string, v: T | undefined): Record<string, T> => (v === undefined ? {} : { [k]: v });
-    return {
+    return r && this.sessionFromRow(r);
+  }
+
+  /**
+   * The session without `bpp` and `acResponse`, the large fields only a retried request needs (a BPP is
+   * 12 KB and more): what the ES9+ functions read on their normal path.
+   */
+  sessionCore(transactionId: string): SessionRecord | undefined {
+    const r = this.stmt(`SELECT ${SESSION_CORE_COLUMNS} FROM sessions WHERE transaction_id = ?`).get(transactionId) as SessionRow | undefined;
+    return r && this.sessionFromRow(r);
+  }
+
+  private sessionFromRow(r: SessionRow): SessionRecord | undefined {
+    if (r.expires_at <= this.now()) return undefined;
+    // built by assignment: spreading many small objects into one literal is slow on Node 20's V8
+    const s: { -readonly [K in keyof SessionRecord]: SessionRecord[K] } = {
       transactionId: r.transaction_id,
       state: r.state,
       createdAt: r.created_at,
@@ -593,17 +715,24 @@ export class SmdpInventory {
       serverChallenge: new Uint8Array(r.server_challenge),
       ciPkid: new Uint8Array(r.ci_pkid),
       ccRequired: r.cc_required === 1,
-      ...o('eid', r.eid ?? undefined),
-      ...o('matchingId', r.matching_id ?? undefined),
-      ...o('iccid', r.iccid ?? undefined),
-      ...o('euiccCert', b(r.euicc_cert)),
-      ...o('eumCert', b(r.eum_cert)),
-      ...o('smdpSignature2', b(r.smdp_signature2)),
-      ...o('euiccOtpk', b(r.euicc_otpk)),
-      ...o('bpp', b(r.bpp)),
-      ...o('acRequestHash', b(r.ac_request_hash)),
-      ...o('acResponse', r.ac_response ?? undefined),
     };
+    if (r.eid !== null) s.eid = r.eid;
+    if (r.matching_id !== null) s.matchingId = r.matching_id;
+    if (r.iccid !== null) s.iccid = r.iccid;
+    const euiccCert = b(r.euicc_cert ?? null);
+    if (euiccCert) s.euiccCert = euiccCert;
+    const eumCert = b(r.eum_cert ?? null);
+    if (eumCert) s.eumCert = eumCert;
+    const sig2 = b(r.smdp_signature2 ?? null);
+    if (sig2) s.smdpSignature2 = sig2;
+    const otpk = b(r.euicc_otpk ?? null);
+    if (otpk) s.euiccOtpk = otpk;
+    const bpp = b(r.bpp ?? null);
+    if (bpp) s.bpp = bpp;
+    const acHash = b(r.ac_request_hash ?? null);
+    if (acHash) s.acRequestHash = acHash;
+    if (r.ac_response !== null && r.ac_response !== undefined) s.acResponse = r.ac_response;
+    return s;
   }
 
   /** Session after a successful authenticateClient. */

@@ -24,9 +24,9 @@ import {
   type ServerSigned1,
   type SmdpSigned2,
 } from '../asn1/sgp22/authentication.js';
-import { CertificateError, verifyEuiccChain, type CertificateInput, type EuiccChainResult } from '../crypto/certs.js';
+import { CertificateError, parseCertificateCached, verifyEuiccChain, type CertificateInput, type EuiccChainResult } from '../crypto/certs.js';
 import { signRaw, verifyRaw } from '../crypto/ecdsa.js';
-import { parseCertificate, type Certificate } from '../crypto/x509.js';
+import type { Certificate } from '../crypto/x509.js';
 import { bytesEqual, concatBytes, utf8 } from '../util/hex.js';
 
 export type SmdpErrorCode =
@@ -245,7 +245,7 @@ export function verifyPrepareDownloadResponse(
   }
   const s2 = r.euiccSigned2;
   if (!bytesEqual(s2.transactionId, expected.transactionId)) throw new SmdpError('transaction-id', 'euiccSigned2.transactionId differs');
-  const cert = expected.euiccCertificate instanceof Uint8Array ? parseCertificate(expected.euiccCertificate, 'euicc') : expected.euiccCertificate;
+  const cert = expected.euiccCertificate instanceof Uint8Array ? parseCertificateCached(expected.euiccCertificate, 'euicc') : expected.euiccCertificate;
   const key = cert.subjectPublicKeyInfo.key;
   if (!key || !verifyRaw(key, euiccSignature2Input(s2, expected.smdpSignature2), r.euiccSignature2)) {
     throw new SmdpError('bad-signature', 'euiccSignature2 does not verify');

@@ -19,7 +19,7 @@
  * over VirtualTransport, printing `APDU <n>` before each command APDU and `DONE <json>` / `FAIL <json>` at
  * the end — the parent kills it at a chosen APDU (test/restart.test.ts part b).
  *
- *   node <bundle> smdp <identity dir> <db file> <port> [dieAt]
+ *   node <bundle> smdp <identity dir> <db file> <port> [dieAt | quiet]
  *   (ESIMKIT_SMDP_NODE_ARGS: extra node options for the smdp child, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p")
  *   node <bundle> lpa <card state file> <ci.der> <activation code>
  */
@@ -73,9 +73,9 @@ export function readSmdpIdentityDir(dir: string, address: string): SmdpIdentity 
 
 export type { ChildEntry } from './child-bundle.js';
 
-/** Bundle this file once (fast child start); `node --import tsx` when esbuild is missing. */
-export function childEntry(): Promise<ChildEntry> {
-  return bundledChildEntry(THIS_FILE, { prefix: 'esimkit-smdp-' });
+/** Bundle this file once (fast child start); `node --import tsx` when esbuild is missing or `bundle: false` (profiles with source file names). */
+export function childEntry(opts: { bundle?: boolean } = {}): Promise<ChildEntry> {
+  return bundledChildEntry(THIS_FILE, { prefix: 'esimkit-smdp-', ...opts });
 }
 
 // ------------------------------------------------------------------------------------------ parent side
@@ -157,9 +157,10 @@ export class SmdpChild extends LineChild {
   address = '';
   port = 0;
 
-  static async start(entry: ChildEntry, o: { identityDir: string; dbPath: string; port?: number; dieAt?: DieAt }): Promise<SmdpChild> {
+  /** `quiet`: no REQ lines and no kill hooks (benchmarks: the plain server). */
+  static async start(entry: ChildEntry, o: { identityDir: string; dbPath: string; port?: number; dieAt?: DieAt; quiet?: boolean }): Promise<SmdpChild> {
     const nodeArgs = process.env.ESIMKIT_SMDP_NODE_ARGS?.split(' ').filter((a) => a.length > 0) ?? [];
-    const args = [...nodeArgs, ...entry.args, 'smdp', o.identityDir, o.dbPath, String(o.port ?? 0), ...(o.dieAt ? [o.dieAt] : [])];
+    const args = [...nodeArgs, ...entry.args, 'smdp', o.identityDir, o.dbPath, String(o.port ?? 0), ...(o.dieAt ? [o.dieAt] : o.quiet ? ['quiet'] : [])];
     const child = new SmdpChild(spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] }));
     const line = await child.waitLine(['LISTENING ']);
     const info = JSON.parse(line.slice('LISTENING '.length)) as { url: string; address: string; port: number };
@@ -227,7 +228,8 @@ async function smdpMain(argv: string[]): Promise<void> {
   const [identityDir, dbPath, portArg, dieAt] = argv;
   if (!identityDir || !dbPath || portArg === undefined) throw new Error('usage: smdp <identity dir> <db file> <port> [fn:phase]');
   const port = Number(portArg);
-  const [dieFn, diePhase] = dieAt ? dieAt.split(':') : [undefined, undefined];
+  const quiet = dieAt === 'quiet';
+  const [dieFn, diePhase] = dieAt && !quiet ? dieAt.split(':') : [undefined, undefined];
   const identity = readSmdpIdentityDir(identityDir, `localhost:${port}`);
   const fnOf = (url: string): string => url.slice(url.lastIndexOf('/') + 1);
   const die = (): void => {
@@ -239,6 +241,7 @@ async function smdpMain(argv: string[]): Promise<void> {
     port,
     host: '127.0.0.1',
     register: (app) => {
+      if (quiet) return;
       app.addHook('onRequest', async (req) => {
         const fn = fnOf(req.url);
         process.stdout.write(`REQ ${fn}\n`);

@@ -21,7 +21,7 @@ export class VirtualTransport implements ApduTransport {
       throw new RangeError(`port ${port} out of range 0..${card.config.ports - 1}`);
     }
     const ext = card.config.extendedLength;
-    this.capabilities = { extendedLength: ext, maxCommandData: ext ? 65535 : 255 };
+    this.capabilities = { extendedLength: ext, maxCommandData: ext ? 65535 : 255, enforcesTimeout: true };
   }
 
   get isOpen(): boolean {
