@@ -152,7 +152,7 @@ describeWithChromium('dashboard in headless Chromium', () => {
     expect(csp).toContain("require-trusted-types-for 'script'");
     await expect.poll(() => page.getByLabel('Access token').isVisible()).toBe(true);
     // the token field has focus, so a keyboard user can type at once
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe('token');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('token');
   });
 
   it('refuses a wrong token with a message, then logs in with the shell token', async () => {
@@ -216,10 +216,10 @@ describeWithChromium('dashboard in headless Chromium', () => {
     await renameButton.click();
     const dialog = page.getByRole('dialog', { name: `Rename ${name}` });
     await expect.poll(() => dialog.isVisible()).toBe(true);
-    expect(await page.evaluate(() => document.activeElement?.getAttribute('name'))).toBe('nickname'); // focus in the dialog
+    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('name'))).toBe('nickname'); // focus in the dialog
     await page.keyboard.press('Escape'); // Escape closes without change
     await expect.poll(() => dialog.isVisible()).toBe(false);
-    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe(`Rename ${name}`);
+    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe(`Rename ${name}`);
     expect((await list(0))[0]!.nickName).toBe('');
 
     // the keyboard alone: Enter on the button, type, Enter submits
@@ -271,8 +271,9 @@ describeWithChromium('dashboard in headless Chromium', () => {
     const install = events.filter((e) => e.step === 'installing');
     const total = install.at(-1)?.total;
     expect(total).toBeGreaterThan(0);
-    expect(await s0.locator('.steps li.done').count()).toBe(4);
-    expect(await s0.locator('.steps li[data-step="installing"]').textContent()).toContain(`${total} of ${total} segments`);
+    await expect.poll(() => s0.locator('.steps li.done').count()).toBe(4);
+    // (the stream's last events may land after the call's answer: the page keeps listening until 'done')
+    await expect.poll(() => s0.locator('.steps li[data-step="installing"]').textContent()).toContain(`${total} of ${total} segments`);
     // ... reached through the live events: intermediate values and segment counts were on screen
     const seen = await page.evaluate(() => (window as unknown as { __seen: { value: string; text: string }[] }).__seen);
     const values = new Set(seen.map((x) => Number(x.value)));
@@ -292,7 +293,7 @@ describeWithChromium('dashboard in headless Chromium', () => {
     expect(await icon.getAttribute('alt')).toBe(p!.profileName);
     expect(p!.profileName).not.toBe('');
     // focus went to the result, which is announced
-    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('download-result');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('download-result');
 
     mkdirSync(ARTIFACTS, { recursive: true });
     const shot = join(ARTIFACTS, 'dashboard.png');
@@ -320,14 +321,14 @@ describeWithChromium('dashboard in headless Chromium', () => {
     const del = page.getByRole('dialog', { name: `Delete ${name}?` });
     await expect.poll(() => del.isVisible()).toBe(true);
     // a destructive dialog starts on Cancel
-    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Cancel');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.textContent)).toBe('Cancel');
     await del.getByRole('button', { name: 'Delete' }).click();
     await expect.poll(() => r.count()).toBe(0);
     await expect.poll(() => page.locator('#status').textContent()).toContain(`Profile ${name} deleted`);
     const after = await list(0);
     expect(after.map((p) => p.iccid)).toEqual([firstIccid]);
     // the row is gone: focus went back to the profiles heading, not lost on <body>
-    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Profiles');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.textContent)).toBe('Profiles');
   });
 
   it('asks for the confirmation code and PPR consent when the profile needs them, and never echoes the code', async () => {

@@ -55,6 +55,9 @@ function percent(p) {
   }
 }
 
+/** How long the progress keeps listening for a download's late events after its call answered. */
+const DRAIN_MS = 3000;
+
 /**
  * The download progress of a slot while `active`, from the downloadProgress events.
  * @param {number} slotId
@@ -63,11 +66,29 @@ function percent(p) {
  */
 export function useDownloadProgress(slotId, active) {
   const [progress, setProgress] = useState(/** @type {Progress | null} */ (null));
+  // The call's answer can arrive before the last events of the stream (a loaded machine): after `active`
+  // ends, keep listening until the download's final event ('done' / 'failed'), at most DRAIN_MS.
+  const [draining, setDraining] = useState(false);
+  const wasActive = useRef(false);
   useEffect(() => {
-    if (!active) return;
+    if (active) {
+      wasActive.current = true;
+      setDraining(false);
+      return;
+    }
+    if (!wasActive.current) return;
+    wasActive.current = false;
+    setDraining(true);
+    const t = setTimeout(() => setDraining(false), DRAIN_MS);
+    return () => clearTimeout(t);
+  }, [active]);
+  const listening = active || draining;
+  useEffect(() => {
+    if (!listening) return;
     let last = '';
     return onEvent('downloadProgress', (/** @type {import('./api.js').DownloadProgressEvent} */ e) => {
       if (e.slotId !== slotId) return;
+      if (e.step === 'done' || e.step === 'failed') setDraining(false);
       setProgress((prev) => {
         const idx = STEP_INDEX.get(e.step);
         const reached = idx === undefined ? (e.step === 'done' ? STEPS.length : (prev?.reached ?? 0)) : Math.max(idx, prev?.reached ?? 0);
@@ -87,7 +108,7 @@ export function useDownloadProgress(slotId, active) {
         if (label) announce(`Download: ${label.toLowerCase()}…`);
       }
     });
-  }, [slotId, active]);
+  }, [slotId, listening]);
   return [progress, setProgress];
 }
 
