@@ -35,7 +35,6 @@ type Code = number;
 
 /** Numeric values of the seed's enums (src/api/types.ts), kept here so that service/ has no run-time import of api/. */
 export const SolvableErrorsBit = { NEED_CONFIRMATION_CODE: 1, NEED_POLICY_RULE: 2 } as const;
-export const OsuStatusValue = { IN_PROGRESS: 1, FAILED: 2, SUCCESSFUL: 3, ALREADY_LATEST: 4, SERVICE_UNAVAILABLE: 5 } as const;
 const PROFILE_STATE: Readonly<Record<ProfileState, number>> = { disabled: 0, enabled: 1 };
 const PROFILE_CLASS: Readonly<Record<ProfileClass, number>> = { test: 0, provisioning: 1, operational: 2 };
 /** SGP.22 PPR → PolicyRules bit (ppr1: disabling not allowed, ppr2: deletion not allowed). */
@@ -43,86 +42,54 @@ const POLICY_RULE_BIT: Readonly<Partial<Record<PolicyRule, number>>> = { ppr1: 1
 
 // ------------------------------------------------------------------------------------------ ES10c results
 
-/** switchToProfile (EnableProfile). Already enabled → 0 (nothing to do). */
-export function enableResultCode(o: Es10Outcome<EnableResult>): Code {
-  switch (o.result) {
-    case 'ok':
-    case 'profileNotInDisabledState':
-      return ResultCode.RESULT_OK;
-    case 'iccidOrAidNotFound':
-      return ResultCode.RESULT_NOTHING_TO_DELETE;
-    case 'disallowedByPolicy':
-      return ResultCode.RESULT_PPR_FORBIDDEN;
-    case 'catBusy':
-      return ResultCode.RESULT_CAT_BUSY;
-    default: // wrongProfileReenabling, undefinedError, unknown
-      return ResultCode.RESULT_SGP_22_OTHER;
-  }
+const R = ResultCode;
+
+/** One ES10 outcome → ResultCode table: the listed results, anything else (undefinedError, unknown) → 400. */
+function outcomeMapper<T extends string>(table: Readonly<Partial<Record<T, Code>>>): (o: Es10Outcome<T>) => Code {
+  return (o) => (Object.hasOwn(table, o.result) ? table[o.result as T]! : R.RESULT_SGP_22_OTHER);
 }
+
+/** switchToProfile (EnableProfile). Already enabled → 0 (nothing to do); wrongProfileReenabling → 400. */
+export const enableResultCode = outcomeMapper<EnableResult>({
+  ok: R.RESULT_OK,
+  profileNotInDisabledState: R.RESULT_OK,
+  iccidOrAidNotFound: R.RESULT_NOTHING_TO_DELETE,
+  disallowedByPolicy: R.RESULT_PPR_FORBIDDEN,
+  catBusy: R.RESULT_CAT_BUSY,
+});
 
 /** disableProfile (extension). Already disabled → 0. */
-export function disableResultCode(o: Es10Outcome<DisableResult>): Code {
-  switch (o.result) {
-    case 'ok':
-    case 'profileNotInEnabledState':
-      return ResultCode.RESULT_OK;
-    case 'iccidOrAidNotFound':
-      return ResultCode.RESULT_NOTHING_TO_DELETE;
-    case 'disallowedByPolicy':
-      return ResultCode.RESULT_PPR_FORBIDDEN;
-    case 'catBusy':
-      return ResultCode.RESULT_CAT_BUSY;
-    default:
-      return ResultCode.RESULT_SGP_22_OTHER;
-  }
-}
+export const disableResultCode = outcomeMapper<DisableResult>({
+  ok: R.RESULT_OK,
+  profileNotInEnabledState: R.RESULT_OK,
+  iccidOrAidNotFound: R.RESULT_NOTHING_TO_DELETE,
+  disallowedByPolicy: R.RESULT_PPR_FORBIDDEN,
+  catBusy: R.RESULT_CAT_BUSY,
+});
 
 /** deleteProfile. An enabled profile must be disabled first → -1. */
-export function deleteResultCode(o: Es10Outcome<DeleteResult>): Code {
-  switch (o.result) {
-    case 'ok':
-      return ResultCode.RESULT_OK;
-    case 'iccidOrAidNotFound':
-      return ResultCode.RESULT_NOTHING_TO_DELETE;
-    case 'profileNotInDisabledState':
-      return ResultCode.RESULT_MUST_DISABLE_PROFILE;
-    case 'disallowedByPolicy':
-      return ResultCode.RESULT_PROFILE_NON_DELETE;
-    default:
-      return ResultCode.RESULT_SGP_22_OTHER;
-  }
-}
+export const deleteResultCode = outcomeMapper<DeleteResult>({
+  ok: R.RESULT_OK,
+  iccidOrAidNotFound: R.RESULT_NOTHING_TO_DELETE,
+  profileNotInDisabledState: R.RESULT_MUST_DISABLE_PROFILE,
+  disallowedByPolicy: R.RESULT_PROFILE_NON_DELETE,
+});
 
 /** resetMemory (eUICCMemoryReset). */
-export function resetResultCode(o: Es10Outcome<ResetResult>): Code {
-  switch (o.result) {
-    case 'ok':
-      return ResultCode.RESULT_OK;
-    case 'nothingToDelete':
-      return ResultCode.RESULT_NOTHING_TO_DELETE;
-    case 'catBusy':
-      return ResultCode.RESULT_CAT_BUSY;
-    default:
-      return ResultCode.RESULT_SGP_22_OTHER;
-  }
-}
+export const resetResultCode = outcomeMapper<ResetResult>({
+  ok: R.RESULT_OK,
+  nothingToDelete: R.RESULT_NOTHING_TO_DELETE,
+  catBusy: R.RESULT_CAT_BUSY,
+});
 
 /** setProfileNickname (SetNickname). */
-export function setNicknameResultCode(o: Es10Outcome<SetNicknameResult>): Code {
-  switch (o.result) {
-    case 'ok':
-      return ResultCode.RESULT_OK;
-    case 'iccidNotFound':
-      return ResultCode.RESULT_NOTHING_TO_DELETE;
-    default:
-      return ResultCode.RESULT_SGP_22_OTHER;
-  }
-}
+export const setNicknameResultCode = outcomeMapper<SetNicknameResult>({
+  ok: R.RESULT_OK,
+  iccidNotFound: R.RESULT_NOTHING_TO_DELETE,
+});
 
 /** setDefaultSmdpAddress (SetDefaultDpAddress). */
-export function setDefaultDpResultCode(o: Es10Outcome<SetDefaultDpAddressResult>): Code {
-  return o.result === 'ok' ? ResultCode.RESULT_OK : ResultCode.RESULT_SGP_22_OTHER;
-}
+export const setDefaultDpResultCode = outcomeMapper<SetDefaultDpAddressResult>({ ok: R.RESULT_OK });
 
 /** ES10b CancelSession on the card (no download of ours running with that transactionId). */
 export function cancelSessionResultCode(r: { kind: 'ok' } | { kind: 'error'; code: number }): Code {

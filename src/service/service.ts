@@ -41,6 +41,7 @@ import { ResultCode } from '../lpa/result-codes.js';
 import { fromHex } from '../util/hex.js';
 import { startDemoServers, type DemoServers } from './demo.js';
 import { factoryResetCard } from './factory.js';
+import { OSU_STATUS } from './osu.js';
 import { defaultHome, ensureHome, homePaths } from './home.js';
 import {
   EVENT_NAMES,
@@ -71,7 +72,6 @@ import {
   managementFailureCode,
   metadataResult,
   notificationJson,
-  OsuStatusValue,
   profileDetailsJson,
   removeNotificationResultCode,
   resetResultCode,
@@ -544,13 +544,13 @@ export class EsimService {
   }
 
   private async getOsuStatus(slot: Slot): Promise<number> {
-    if (!slot.osu) return OsuStatusValue.SERVICE_UNAVAILABLE;
+    if (!slot.osu) return OSU_STATUS.SERVICE_UNAVAILABLE;
     return withDeadline(slot.osu.status(), this.timeout('getOsuStatus'), 'getOsuStatus');
   }
 
   private async startOsu(slot: Slot, o: InvokeOptions): Promise<number> {
     const osu = slot.osu;
-    if (!osu) return OsuStatusValue.SERVICE_UNAVAILABLE;
+    if (!osu) return OSU_STATUS.SERVICE_UNAVAILABLE;
     const slotId = slot.slotId;
     return this.onCard(
       slot,
@@ -558,7 +558,7 @@ export class EsimService {
       this.timeout('startOsu'),
       async () => {
         const status = await osu.start((p) =>
-          this.emit('osuProgress', { slotId, status: OsuStatusValue.IN_PROGRESS, done: p.done, total: p.total, ...(p.version !== undefined && { version: p.version }) }),
+          this.emit('osuProgress', { slotId, status: OSU_STATUS.IN_PROGRESS, done: p.done, total: p.total, ...(p.version !== undefined && { version: p.version }) }),
         );
         this.emit('osuProgress', { slotId, status });
         return status;
