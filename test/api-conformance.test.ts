@@ -7,6 +7,8 @@
  * In-process, on a temporary ESIM_HOME with the embedded default (two software eUICCs, demo SM-DP+/SM-DS) and
  * a third slot without an eUICC.
  */
+import { ResultCode as LpaResultCode } from '../src/lpa/result-codes.js';
+import { ResultCode as ApiResultCode } from '../src/api/types.js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -578,5 +580,14 @@ describe('through the in-process service (embedded default + an empty slot)', ()
     const e = await rejection(a.getEid(1));
     expect(e.code).toBe(3120001);
     expect(await shell.getEid(1)).toMatch(/^[0-9]{32}$/);
+  });
+});
+
+// The LPA maps failures with its own ResultCode table (src/lpa/result-codes.ts: lpa/ sits below api/ and cannot
+// import it); the public enum (src/api/types.ts) must name exactly the same codes with the same numbers.
+describe('one ResultCode in the LPA and the API', () => {
+  it('src/lpa/result-codes.ts ResultCode equals the eSIM.ResultCode enum, member for member', () => {
+    const apiMembers = Object.fromEntries(Object.entries(ApiResultCode).filter(([k]) => Number.isNaN(Number(k))));
+    expect(apiMembers).toEqual({ ...LpaResultCode });
   });
 });
