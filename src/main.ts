@@ -7,6 +7,7 @@
  */
 import { DaemonRunningError, runDaemon } from './service/daemon.js';
 import { describeDaemon, formatSummary } from './cli/serve.js';
+import { dashboardHandler } from './web/dashboard.js';
 
 const ac = new AbortController();
 const stop = (): void => ac.abort();
@@ -14,7 +15,7 @@ process.once('SIGINT', stop);
 process.once('SIGTERM', stop);
 
 try {
-  const d = await runDaemon({ signal: ac.signal });
+  const d = await runDaemon({ signal: ac.signal, dashboard: dashboardHandler() });
   if (!ac.signal.aborted) process.stdout.write(formatSummary(await describeDaemon(d)));
   await d.closed;
   process.exitCode = 0;

@@ -2,6 +2,7 @@
  * The dashboard's HTTP API of the daemon (127.0.0.1): login → session cookie, calls with the session's caller,
  * Server-Sent Events, Host/Origin/content-type guards, no secrets in answers.
  */
+import { dashboardHandler } from '../src/web/dashboard.js';
 import { request } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -89,7 +90,7 @@ describe('daemon HTTP API', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'esimkit-daemon-http-'));
     home = join(dir, 'home');
-    d = await runDaemon({ home, log: (l) => logs.push(l), logLevel: 'debug' });
+    d = await runDaemon({ home, log: (l) => logs.push(l), logLevel: 'debug', dashboard: dashboardHandler() });
     base = d.dashboardUrl;
   });
   afterAll(async () => {

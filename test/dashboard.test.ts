@@ -7,6 +7,7 @@
  *
  * Without Chromium the suite is skipped with the reason; with ESIM_REQUIRE_SYSTEM_TESTS=1 it fails instead.
  */
+import { dashboardHandler } from '../src/web/dashboard.js';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -95,7 +96,7 @@ describeWithChromium('dashboard in headless Chromium', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'esimkit-dashboard-'));
     home = join(dir, 'home');
-    d = await runDaemon({ home, log: () => {} });
+    d = await runDaemon({ home, log: () => {}, dashboard: dashboardHandler() });
     token = readShellToken(home);
     codes = demoActivationCodes(home);
 

@@ -116,10 +116,11 @@ export function registerServeCommand(program: Command, io: CliIo): void {
     .addHelpText('after', '\nExample:\n  esim serve --home ~/.esimkit --dashboard-port 8080')
     .action(async (opts: { home?: string; socket?: string; dashboardPort?: number; json?: boolean }) => {
       // loaded when the command runs (the daemon pulls in the service, the servers and fastify): `esim` starts faster
-      const { DaemonRunningError, runDaemon } = await import('../service/daemon.js');
+      const [{ DaemonRunningError, runDaemon }, { dashboardHandler }] = await Promise.all([import('../service/daemon.js'), import('../web/dashboard.js')]);
       let d: RunningDaemon;
       try {
         d = await runDaemon({
+          dashboard: dashboardHandler(),
           ...(opts.home !== undefined ? { home: opts.home } : {}),
           ...(opts.socket !== undefined ? { socketPath: opts.socket } : {}),
           ...(opts.dashboardPort !== undefined ? { dashboardPort: opts.dashboardPort } : {}),

@@ -13,8 +13,7 @@ import { resolve as resolvePath } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CallerRegistry } from './callers.js';
 import { ensureHome, homePaths, readShellToken, defaultHome, type HomePaths } from './home.js';
-import { serveHttpApi, type HttpApi } from './http-api.js';
-import { dashboardHandler } from '../web/dashboard.js';
+import { serveHttpApi, type HttpApi, type HttpApiOptions } from './http-api.js';
 import { serveSocket, SocketBackend, type DaemonLog, type SocketServer } from './ipc.js';
 import { ServiceError, type SlotJson } from './protocol.js';
 import { EsimService } from './service.js';
@@ -190,6 +189,12 @@ export interface RunDaemonOptions {
   /** One JSON line per event; default process.stderr. */
   readonly log?: (line: string) => void;
   readonly logLevel?: LogLevel;
+  /**
+   * Serves the dashboard's page and files before the HTTP API's own routes (HttpApiOptions.handle). The
+   * dashboard lives above the service (src/web): `esim serve` and `npm start` pass `dashboardHandler()`;
+   * without one, `/` is the HTTP API's minimal page.
+   */
+  readonly dashboard?: HttpApiOptions['handle'];
 }
 
 export interface RunningDaemon {
@@ -237,7 +242,7 @@ export async function runDaemon(o: RunDaemonOptions = {}): Promise<RunningDaemon
     sock = await serveSocket(service, registry, socketPath, { log });
 
     const fromConfig = o.dashboardPort === undefined ? configuredDashboardPort(paths) : undefined;
-    const handle = dashboardHandler();
+    const handle = o.dashboard;
     try {
       http = await serveHttpApi(service, registry, { port: o.dashboardPort ?? fromConfig ?? 0, log, handle });
     } catch (e) {
