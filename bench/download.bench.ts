@@ -33,7 +33,7 @@ import { createSmdpIdentity } from '../src/smdp/identity.js';
 import { SmdpInventory } from '../src/smdp/inventory.js';
 import { SmdpServer } from '../src/smdp/server.js';
 import { childEntry, SmdpChild, writeSmdpIdentityDir } from '../test/support/smdp-process.js';
-import { DeviceProcess, devicesEntry } from './download-devices.js';
+import { DeviceProcess, devicesEntry, threadCpuMs } from './download-devices.js';
 import { emit, percentiles } from './harness.js';
 
 const PROFILE_BYTES = 12288;
@@ -131,6 +131,8 @@ export interface ThroughputOptions {
   devices?: number;
   /** Processes the devices are spread over (default 2: with the SM-DP+ process that is one more than cores). */
   deviceProcesses?: number;
+  /** Warm-up before the window, ms (default WARMUP_MS). */
+  warmupMs?: number;
   /** Bundle the SM-DP+ and device children with esbuild (default true; false: `node --import tsx`, source names in profiles). */
   bundle?: boolean;
 }
@@ -139,6 +141,7 @@ const WARMUP_MS = 1500;
 
 export async function benchThroughput(seconds: number, opts: Partial<ThroughputOptions> = {}): Promise<void> {
   const duration = opts.duration ?? Math.max(3, seconds * 3);
+  const warmupMs = opts.warmupMs ?? WARMUP_MS;
   const DEVICES = opts.devices ?? DEVICES_DEFAULT;
   const PROCS = Math.max(1, Math.min(DEVICES, opts.deviceProcesses ?? 2));
   const dir = mkdtempSync(join(tmpdir(), 'esimkit-bench-dl-'));
@@ -154,7 +157,7 @@ export async function benchThroughput(seconds: number, opts: Partial<ThroughputO
     // orders enough for 500 downloads/s over warm-up and window
     const inv = new SmdpInventory(dbPath);
     const matchingIds: string[] = [];
-    const orders = Math.ceil(500 * (duration + WARMUP_MS / 1000 + 1)) + DEVICES * 2;
+    const orders = Math.ceil(500 * (duration + warmupMs / 1000 + 1)) + DEVICES * 2;
     inv.transaction(() => {
       for (let i = 0; i < orders; i++) matchingIds.push(addProfile(inv).matchingId);
     });
@@ -167,13 +170,19 @@ export async function benchThroughput(seconds: number, opts: Partial<ThroughputO
         await DeviceProcess.start(devEntry, { address, ci, eum, devices, index: k, matchingIds: matchingIds.filter((_, i) => i % PROCS === k) }),
       );
     }
-    const measureFrom = Date.now() + WARMUP_MS; // warm-up: connections, TLS, JIT
+    const measureFrom = Date.now() + warmupMs; // warm-up: connections, TLS, JIT
     const measureTo = measureFrom + duration * 1000;
     const srvServer = server;
+    let srvMain0: number | undefined;
+    let srvMain1: number | undefined;
     const srvCpu = new Promise<[number | undefined, number | undefined]>((r) => {
       setTimeout(() => {
         const a = procCpuMs(srvServer.pid);
-        setTimeout(() => r([a, procCpuMs(srvServer.pid)]), measureTo - Date.now());
+        srvMain0 = threadCpuMs(srvServer.pid, srvServer.pid);
+        setTimeout(() => {
+          srvMain1 = threadCpuMs(srvServer.pid, srvServer.pid);
+          r([a, procCpuMs(srvServer.pid)]);
+        }, measureTo - Date.now());
       }, measureFrom - Date.now());
     });
     const results = await Promise.all(procs.map((d) => d.run(measureFrom, measureTo)));
@@ -201,6 +210,9 @@ export async function benchThroughput(seconds: number, opts: Partial<ThroughputO
       devicesProcesses: per(devCpu),
       ...(srv !== undefined && { serverProcess: per(srv), serverCoreBusy: Number((srv / 1000 / duration).toFixed(2)) }),
       devicesCoreBusy: Number((devCpu / 1000 / duration).toFixed(2)),
+      // the JavaScript threads alone (the rest: V8's background compiler and GC threads)
+      ...(results.every((r) => r.mainThreadCpuMs !== undefined) && { devicesMainThreads: per(results.reduce((n, r) => n + r.mainThreadCpuMs!, 0)) }),
+      ...(srvMain0 !== undefined && srvMain1 !== undefined && { serverMainThread: per(srvMain1 - srvMain0) }),
     });
   } finally {
     for (const d of procs) await d.stop().catch(() => undefined);

@@ -19,4 +19,4 @@ const deviceProcesses = Number(process.argv[4] ?? 2) || 2;
 const dir = process.argv[5] ?? '/tmp/prof';
 mkdirSync(dir, { recursive: true });
 if (process.env.ESIMKIT_SMDP_NODE_ARGS) process.env.ESIMKIT_DEVICES_PROFILE ??= dir;
-await benchThroughput(seconds, { duration: seconds, devices, deviceProcesses, bundle: !process.env.ESIMKIT_SMDP_NODE_ARGS });
+await benchThroughput(seconds, { duration: seconds, devices, deviceProcesses, bundle: !process.env.ESIMKIT_SMDP_NODE_ARGS, warmupMs: Number(process.env.WARMUP_MS ?? 8000) });

@@ -13,9 +13,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApduChannel } from '../src/apdu/channel.js';
+import type { ApduTransport } from '../src/apdu/transport.js';
 import { VirtualTransport } from '../src/apdu/transports/virtual.js';
 import { buildProfilePackage } from '../src/asn1/saip.js';
-import { segmentBpp } from '../src/asn1/sgp22/bpp.js';
 import type { Curve } from '../src/crypto/ecdsa.js';
 import type { SoftEuicc } from '../src/euicc/card.js';
 import { downloadProfile, type DownloadProgress } from '../src/lpa/download.js';
@@ -47,16 +47,23 @@ async function downloadAndCheck(t: TestSmdp, iccid: string, rsk: boolean, onCard
   const { matchingId } = t.server.inventory.createOrder({ iccid });
   const card = onCard ?? t.newCard();
   const before = await iccidsOn(card);
-  let bppSegments: Uint8Array[] | undefined;
+  // the first byte of each BPP segment as the card received it (first STORE DATA block: P2 = 0, short Lc)
+  const segmentTags: number[] = [];
+  const inner = new VirtualTransport(card);
+  const transport: ApduTransport = {
+    capabilities: inner.capabilities,
+    transmit: (apdu, o) => {
+      if (apdu[1] === 0xe2 && apdu[3] === 0x00 && apdu.length > 5) segmentTags.push(apdu[5]!);
+      return inner.transmit(apdu, o);
+    },
+    close: () => inner.close(),
+  };
+  let installing = false;
   const onProgress = (e: DownloadProgress): void => {
-    // the session still holds the issued BPP while the card installs it (removed after handleNotification)
-    if (e.step === 'installing' && e.done === 0 && e.transactionId !== undefined) {
-      const bpp = t.server.inventory.session(e.transactionId)?.bpp;
-      if (bpp) bppSegments = segmentBpp(bpp);
-    }
+    if (e.step === 'installing') installing = true;
   };
   const r = await downloadProfile({
-    transport: new VirtualTransport(card),
+    transport,
     trust: t.trust,
     http: { resolve },
     timeouts: { connectMs: 3000, requestMs: 10_000, overallMs: 30_000 },
@@ -72,8 +79,9 @@ async function downloadAndCheck(t: TestSmdp, iccid: string, rsk: boolean, onCard
   expect(n).toHaveLength(1);
   expect(n[0]).toMatchObject({ event: 'install', success: true, eid: card.eid });
   expect(t.server.inventory.profileState(iccid)).toBe('installed');
-  expect(bppSegments).toBeDefined();
-  expect(bppSegments!.some((s) => s[0] === 0xa2)).toBe(rsk);
+  expect(installing).toBe(true);
+  expect(segmentTags).toContain(0xbf); // BF36 BF23 (InitialiseSecureChannel)
+  expect(segmentTags.includes(0xa2)).toBe(rsk); // ReplaceSessionKeys present exactly with rsk
   return card;
 }
 

@@ -46,6 +46,43 @@ export function generateOneTimeKeyPair(curve: Curve): OneTimeKeyPair {
   return pair;
 }
 
+/** The one-time key pair with private scalar `scalar` (big-endian, curve size): to rebuild the same BPP. */
+export function oneTimeKeyPairFromScalar(curve: Curve, scalar: Uint8Array): OneTimeKeyPair {
+  if (scalar.length !== curveSize(curve)) throw new CryptoError('bad-key', `a ${curve} scalar is ${curveSize(curve)} bytes`);
+  const ctx = createECDH(nodeNameOfCurve(curve));
+  try {
+    ctx.setPrivateKey(scalar);
+  } catch (e) {
+    throw new CryptoError('bad-key', `invalid ${curve} scalar: ${(e as Error).message}`);
+  }
+  const publicPoint = new Uint8Array(ctx.getPublicKey());
+  const pair: OneTimeKeyPair = {
+    curve,
+    publicPoint,
+    get privateKey(): KeyObject {
+      return privateKeyFromScalar(curve, scalar);
+    },
+  };
+  contexts.set(pair, ctx);
+  return pair;
+}
+
+/** The private scalar of a one-time key pair (big-endian, left-padded to the curve size). */
+export function oneTimeScalar(pair: OneTimeKeyPair): Uint8Array {
+  const ctx = contexts.get(pair);
+  const size = curveSize(pair.curve);
+  const scalar = new Uint8Array(size);
+  if (ctx) {
+    const d = ctx.getPrivateKey();
+    scalar.set(d, size - d.length);
+    return scalar;
+  }
+  const jwk = pair.privateKey.export({ format: 'jwk' });
+  const d = Buffer.from(jwk.d ?? '', 'base64url');
+  scalar.set(d, size - d.length);
+  return scalar;
+}
+
 /**
  * ECKA: Z = x-coordinate of privateKey × peerPublicPoint (32 bytes). The peer point must be an uncompressed
  * point on the curve of `privateKey`; otherwise CryptoError 'bad-point'.

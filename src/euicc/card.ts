@@ -278,12 +278,21 @@ export class SoftEuicc {
 
   /** As {@link transmit}, with delay fault rules applied. */
   async transmitAsync(apdu: Uint8Array, port = 0): Promise<Uint8Array> {
+    const { response, delayMs } = this.transmitTimed(apdu, port);
+    if (delayMs > 0) await new Promise<void>((resolve) => setTimeout(resolve, delayMs));
+    return response;
+  }
+
+  /**
+   * As {@link transmit}, and how long the answer is to be held back by delay fault rules (0 without): the
+   * caller decides how to wait (VirtualTransport answers at once when nothing delays it, without a timer).
+   */
+  transmitTimed(apdu: Uint8Array, port = 0): { response: Uint8Array; delayMs: number } {
     this.checkPort(port);
-    const out = this.run(apdu, port, true);
-    const delay = this.delayMs;
+    const response = this.run(apdu, port, true);
+    const delayMs = this.delayMs;
     this.delayMs = 0;
-    if (delay > 0) await new Promise<void>((resolve) => setTimeout(resolve, delay));
-    return out;
+    return { response, delayMs };
   }
 
   // -------------------------------------------------------------------------------------------------------

@@ -85,7 +85,7 @@ const METADATA_FIELDS_IN_PROFILE_INFO: ReadonlySet<number> = new Set([
   T.serviceSpecificDataStoredInEuicc,
 ]);
 
-function findProfile(ctx: Es10Context, id: ProfileIdentifier): StoredProfile | undefined {
+function findProfile(ctx: Es10Context, id: ProfileIdentifier): ProfileHeader | undefined {
   return ctx.card.store.findProfile(id.kind === 'isdpAid' ? { aid: id.isdpAid } : { iccid: id.iccid });
 }
 

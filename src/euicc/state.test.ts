@@ -80,7 +80,9 @@ describe('CardStore', () => {
     s.insertProfile(profile(1));
     expect(s.listProfiles().map((p) => p.aid[15])).toEqual([2, 1]);
     const p2 = s.findProfile({ iccid: profile(2).iccid })!;
-    expect(p2).toEqual(profile(2, { nickname: 'two', dpProprietaryData: fromHex('B803060100'), pprs: [1, 2] }));
+    const { upp: upp2, ...header2 } = profile(2, { nickname: 'two', dpProprietaryData: fromHex('B803060100'), pprs: [1, 2] });
+    expect(p2).toEqual(header2);
+    expect(s.profileUpp(p2.aid)).toEqual(upp2);
     expect(s.findProfile({ aid: profile(1).aid })?.nickname).toBeUndefined();
     expect(s.findProfile({ aid: profile(3).aid })).toBeUndefined();
     expect(s.usedMemory()).toBe(105 + 104);

@@ -91,6 +91,9 @@ CREATE TABLE IF NOT EXISTS profiles (
   size INTEGER NOT NULL,
   installed_at INTEGER NOT NULL
 );
+-- usedMemory()/profileCount() read this index only: 'size' sits after the UPP blob in a profile row,
+-- so summing it from the table walks every row's overflow pages
+CREATE INDEX IF NOT EXISTS profiles_size ON profiles(size);
 CREATE TABLE IF NOT EXISTS notifications (
   seq_number INTEGER PRIMARY KEY,
   event INTEGER NOT NULL,
@@ -123,12 +126,13 @@ interface NotificationRow {
   pending: Buffer;
 }
 
-const EMPTY = Buffer.alloc(0);
 const u8 = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength).slice();
 const buf = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
-function rowToProfile(r: ProfileRow): StoredProfile {
-  const p: StoredProfile = {
+const HEADER_COLUMNS = 'aid, iccid, state, port, nickname, metadata, profile_class, pprs, dp_proprietary_data, size, installed_at';
+
+function rowToHeader(r: Omit<ProfileRow, 'upp'>): ProfileHeader {
+  const p: { -readonly [K in keyof ProfileHeader]: ProfileHeader[K] } = {
     aid: u8(r.aid),
     iccid: u8(r.iccid),
     state: r.state === 1 ? 1 : 0,
@@ -136,12 +140,17 @@ function rowToProfile(r: ProfileRow): StoredProfile {
     metadata: u8(r.metadata),
     profileClass: r.profile_class,
     pprs: JSON.parse(r.pprs) as number[],
-    upp: u8(r.upp),
     size: r.size,
     installedAt: r.installed_at,
   };
   if (r.nickname !== null) p.nickname = r.nickname;
   if (r.dp_proprietary_data !== null) p.dpProprietaryData = u8(r.dp_proprietary_data);
+  return p;
+}
+
+function rowToProfile(r: ProfileRow): StoredProfile {
+  const p = rowToHeader(r) as StoredProfile & { upp: Uint8Array };
+  p.upp = u8(r.upp);
   return p;
 }
 
@@ -261,22 +270,23 @@ export class CardStore {
    * All profiles in installation order without their UPP (cheap: for GetProfilesInfo, enable, reset).
    */
   listProfileHeaders(): ProfileHeader[] {
-    const rows = this.stmt(
-        'SELECT aid, iccid, state, port, nickname, metadata, profile_class, pprs, dp_proprietary_data, size, installed_at FROM profiles ORDER BY id',
-      )
-      .all() as Omit<ProfileRow, 'upp'>[];
-    return rows.map((r) => {
-      const { upp: _upp, ...rest } = rowToProfile({ ...r, upp: EMPTY });
-      return rest;
-    });
+    const rows = this.stmt(`SELECT ${HEADER_COLUMNS} FROM profiles ORDER BY id`).all() as Omit<ProfileRow, 'upp'>[];
+    return rows.map(rowToHeader);
   }
 
-  findProfile(by: { iccid: Uint8Array } | { aid: Uint8Array }): StoredProfile | undefined {
+  /** A profile by ICCID or AID, without its UPP (which no ES10 function reads back). */
+  findProfile(by: { iccid: Uint8Array } | { aid: Uint8Array }): ProfileHeader | undefined {
     const r =
       'iccid' in by
-        ? (this.stmt('SELECT * FROM profiles WHERE iccid = ?').get(buf(by.iccid)) as ProfileRow | undefined)
-        : (this.stmt('SELECT * FROM profiles WHERE aid = ?').get(buf(by.aid)) as ProfileRow | undefined);
-    return r ? rowToProfile(r) : undefined;
+        ? (this.stmt(`SELECT ${HEADER_COLUMNS} FROM profiles WHERE iccid = ?`).get(buf(by.iccid)) as Omit<ProfileRow, 'upp'> | undefined)
+        : (this.stmt(`SELECT ${HEADER_COLUMNS} FROM profiles WHERE aid = ?`).get(buf(by.aid)) as Omit<ProfileRow, 'upp'> | undefined);
+    return r ? rowToHeader(r) : undefined;
+  }
+
+  /** The UPP a profile was installed from (undefined for an unknown AID). */
+  profileUpp(aid: Uint8Array): Uint8Array | undefined {
+    const r = this.stmt('SELECT upp FROM profiles WHERE aid = ?').get(buf(aid)) as { upp: Buffer } | undefined;
+    return r ? u8(r.upp) : undefined;
   }
 
   /** Insert a profile. Throws StateError('conflict') on an ICCID or AID collision. */

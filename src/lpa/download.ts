@@ -198,7 +198,7 @@ async function afterAuthentication(
   progress({ step: 'notifying' });
   let notificationSent = false;
   try {
-    await deliverNotification(ch, es9p, data.notificationMetadata.seqNumber, pirRaw, AbortSignal.timeout(CLEANUP_REQUEST_MS));
+    await deliverNotification(ch, es9p, data.notificationMetadata.seqNumber, pirRaw, { timeoutMs: CLEANUP_REQUEST_MS });
     notificationSent = true;
   } catch {
     notificationSent = false;

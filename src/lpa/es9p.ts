@@ -62,6 +62,8 @@ export interface GetBoundProfilePackageResult {
 
 export interface Es9pCallOptions {
   readonly signal?: AbortSignal;
+  /** A shorter deadline than the HTTP client's request timeout (see RspPostOptions.timeoutMs). */
+  readonly timeoutMs?: number;
 }
 
 /** hex, even length, 1..16 bytes. */
@@ -131,7 +133,7 @@ export class Es9pClient {
   ) {}
 
   private async call(fn: Es9pFunction, body: JsonObject, o: Es9pCallOptions): Promise<JsonObject | undefined> {
-    return this.http.post(this.address, ES9P_PREFIX + fn, body, o.signal ? { signal: o.signal } : {});
+    return this.http.post(this.address, ES9P_PREFIX + fn, body, o);
   }
 
   private async callWithOutput(fn: Es9pFunction, body: JsonObject, o: Es9pCallOptions): Promise<Reader> {

@@ -20,7 +20,7 @@
  * Request bodies (matching IDs, signed data) are never put into error messages.
  */
 import { checkServerIdentity as nodeCheckServerIdentity, type PeerCertificate } from 'node:tls';
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { isIP } from 'node:net';
 import { verifyServerCertificate, type ServerRole } from '../crypto/certs.js';
 import { toPem } from '../crypto/x509.js';
@@ -108,6 +108,8 @@ export interface RspHttpClientOptions {
 
 export interface RspPostOptions {
   readonly signal?: AbortSignal;
+  /** A shorter deadline for this request than the client's `timeouts.requestMs` (best-effort cleanup calls). */
+  readonly timeoutMs?: number;
 }
 
 export const ADMIN_PROTOCOL = 'gsma/rsp/v2.2.0';
@@ -290,60 +292,103 @@ export class RspHttpClient {
     const parsed = parseAddress(address);
     if (!parsed) throw new RspHttpError('dns', `not a valid server address (host[:port])`, { address, path, code: 'ERSPADDRESS' });
     if (!path.startsWith('/')) throw new RangeError(`path must start with /: ${path}`);
-    const url = `${this.allowHttp ? 'http' : 'https'}://${address}${path}`;
+    const origin = `${this.allowHttp ? 'http' : 'https'}://${address}`;
 
-    const deadline = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      deadline.abort(new Error('request deadline'));
-    }, this.requestMs);
+    const requestMs = options.timeoutMs !== undefined && options.timeoutMs < this.requestMs ? options.timeoutMs : this.requestMs;
     const outer = options.signal;
-    const onOuter = (): void => deadline.abort(outer?.reason);
-    if (outer?.aborted) onOuter();
-    else outer?.addEventListener('abort', onOuter, { once: true });
-
-    const aborted = (e: unknown): RspHttpError | undefined => {
-      if (timedOut) return new RspHttpError('timeout', `${address}${path}: no complete response within ${this.requestMs} ms`, { address, path, phase: 'response', cause: e });
-      if (outer?.aborted) return new RspHttpError('aborted', `${address}${path}: cancelled`, { address, path, cause: outer.reason ?? e });
-      return undefined;
-    };
-
-    try {
-      let res: Dispatcher.ResponseData;
+    const payload = JSON.stringify(body);
+    const max = this.maxResponseBytes;
+    // undici's dispatch with a handler of our own: no response stream, no AbortController and no promise per
+    // chunk (a download makes four requests per device; this is the client's whole per-request cost)
+    return new Promise<JsonObject | undefined>((resolve, reject) => {
+      let abortRequest: ((reason: Error) => void) | undefined;
+      let abortReason: Error | undefined;
+      let timedOut = false;
+      let settled = false;
+      let status = 0;
+      let size = 0;
+      const chunks: Buffer[] = [];
+      const abort = (reason: Error): void => {
+        if (abortReason !== undefined) return;
+        abortReason = reason;
+        if (abortRequest) abortRequest(reason);
+        else fail(reason); // still queued (connecting): answer now; onConnect aborts the request later
+      };
+      const timer = setTimeout(() => {
+        timedOut = true;
+        abort(new Error('request deadline'));
+      }, requestMs);
+      const onOuter = (): void => abort(outer?.reason instanceof Error ? outer.reason : new Error('cancelled'));
+      const settle = (err: RspHttpError | undefined, value?: JsonObject): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        outer?.removeEventListener('abort', onOuter);
+        if (err) reject(err);
+        else resolve(value);
+      };
+      const aborted = (e: unknown): RspHttpError | undefined => {
+        if (timedOut) return new RspHttpError('timeout', `${address}${path}: no complete response within ${requestMs} ms`, { address, path, phase: 'response', cause: e });
+        if (outer?.aborted) return new RspHttpError('aborted', `${address}${path}: cancelled`, { address, path, cause: outer.reason ?? e });
+        return undefined;
+      };
+      const fail = (e: unknown): void => {
+        // before the status line: connection/TLS/DNS classes; after it: the body was cut short
+        settle(aborted(e) ?? (status === 0 ? classify(e, address, path) : classifyBody(e, address, path, status)));
+      };
+      if (outer?.aborted) onOuter();
+      else outer?.addEventListener('abort', onOuter, { once: true });
+      const handler: Dispatcher.DispatchHandler = {
+        onConnect: (abortFn: (err?: Error) => void): void => {
+          if (abortReason !== undefined) abortFn(abortReason);
+          else abortRequest = abortFn;
+        },
+        onHeaders: (statusCode: number): boolean => {
+          status = statusCode;
+          return true;
+        },
+        onData: (chunk: Buffer): boolean => {
+          size += chunk.length;
+          if (size > max) {
+            abort(new RspHttpError('json', `response larger than ${max} bytes`));
+            return false;
+          }
+          chunks.push(chunk);
+          return true;
+        },
+        onComplete: (): void => {
+          if (settled) return;
+          try {
+            if (status === 204) return settle(undefined, undefined);
+            if (status !== 200) throw new RspHttpError('http-status', `${address}${path}: HTTP ${status}`, { address, path, status });
+            const text = (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8');
+            settle(undefined, checkExecutionStatus(text, address, path, status));
+          } catch (e) {
+            settle(e instanceof RspHttpError ? e : classifyBody(e, address, path, status));
+          }
+        },
+        onError: fail,
+      };
       try {
-        res = await request(url, {
-          method: 'POST',
-          dispatcher: this.agent,
-          headers: {
-            'content-type': 'application/json;charset=UTF-8',
-            'x-admin-protocol': this.adminProtocol,
-            'user-agent': USER_AGENT,
-            accept: 'application/json',
+        this.agent.dispatch(
+          {
+            origin,
+            path,
+            method: 'POST',
+            headers: {
+              'content-type': 'application/json;charset=UTF-8',
+              'x-admin-protocol': this.adminProtocol,
+              'user-agent': USER_AGENT,
+              accept: 'application/json',
+            },
+            body: payload,
           },
-          body: JSON.stringify(body),
-          signal: deadline.signal,
-        });
+          handler,
+        );
       } catch (e) {
-        throw aborted(e) ?? classify(e, address, path);
+        fail(e);
       }
-
-      let text: string;
-      try {
-        text = await readLimited(res.body, this.maxResponseBytes);
-      } catch (e) {
-        throw aborted(e) ?? classifyBody(e, address, path, res.statusCode);
-      }
-      const status = res.statusCode;
-      if (status === 204) return undefined;
-      if (status !== 200) {
-        throw new RspHttpError('http-status', `${address}${path}: HTTP ${status}`, { address, path, status });
-      }
-      return checkExecutionStatus(text, address, path, status);
-    } finally {
-      clearTimeout(timer);
-      outer?.removeEventListener('abort', onOuter);
-    }
+    });
   }
 
   /** Release the connection pool. */
@@ -361,21 +406,6 @@ function classifyBody(e: unknown, address: string, path: string, status: number)
     status,
     cause: e,
   });
-}
-
-async function readLimited(body: Dispatcher.ResponseData['body'], max: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const chunk of body) {
-    const b = chunk as Buffer;
-    n += b.length;
-    if (n > max) {
-      body.destroy();
-      throw new RspHttpError('json', `response larger than ${max} bytes`);
-    }
-    chunks.push(b);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 function isObject(v: unknown): v is JsonObject {

@@ -22,7 +22,7 @@ import { ApduChannel, type ApduChannelOptions, type StoreDataChannel } from '../
 import type { ApduTransport } from '../apdu/transport.js';
 import { Es10ResultError } from './errors.js';
 import * as es10b from './es10b.js';
-import { Es9pClient } from './es9p.js';
+import { Es9pClient, type Es9pCallOptions } from './es9p.js';
 import { RspHttpClient, RspHttpError, type RspHttpClientOptions } from './http.js';
 import { LpaCheckError, LpaError, ResultCode, mapFailure } from './result-codes.js';
 import { newHttpClient, type DownloadTimeouts } from './rsp-session.js';
@@ -53,8 +53,8 @@ const DEFAULT_MAX_DELAY_MS = 30_000;
  * acknowledged it. Throws the HTTP failure (RspHttpError), Es10ResultError when the card answers the
  * removal with undefinedError (nothingToDelete counts as removed), or the card's failure.
  */
-export async function deliverNotification(ch: StoreDataChannel, es9p: Es9pClient, seqNumber: number, pendingNotification: Uint8Array, signal?: AbortSignal): Promise<void> {
-  await es9p.handleNotification(pendingNotification, signal ? { signal } : {});
+export async function deliverNotification(ch: StoreDataChannel, es9p: Es9pClient, seqNumber: number, pendingNotification: Uint8Array, call: Es9pCallOptions = {}): Promise<void> {
+  await es9p.handleNotification(pendingNotification, call);
   const rm = await es10b.removeNotification(ch, seqNumber);
   if (rm.result !== 'ok' && rm.result !== 'nothingToDelete') throw new Es10ResultError('RemoveNotificationFromList', rm.result, rm.code);
 }
@@ -176,7 +176,7 @@ export async function sendPendingNotifications(o: SendNotificationsOptions): Pro
             continue;
           }
           try {
-            await deliverNotification(ch, clientFor(n.address), s, n.raw, signal);
+            await deliverNotification(ch, clientFor(n.address), s, n.raw, { signal });
             lastError.delete(s);
             sent.push(s);
           } catch (e) {

@@ -469,5 +469,5 @@ async function cancelBoth(ch: StoreDataChannel, es9p: Es9pClient, transactionId:
     return;
   }
   if (!serverSession) return;
-  await es9p.cancelSession({ transactionId, cancelSessionResponse: raw }, { signal: AbortSignal.timeout(CLEANUP_REQUEST_MS) }).catch(() => undefined);
+  await es9p.cancelSession({ transactionId, cancelSessionResponse: raw }, { timeoutMs: CLEANUP_REQUEST_MS }).catch(() => undefined);
 }

@@ -20,7 +20,7 @@ import { deriveSessionKeys } from '../crypto/kdf.js';
 import { createCi, createDpPb } from '../crypto/pki.js';
 import { encodeEid, encodeIccid } from '../util/bcd.js';
 import { concatBytes, toHex, utf8 } from '../util/hex.js';
-import { buildBoundProfilePackageDetailed, DEFAULT_HOST_ID } from './bpp-builder.js';
+import { buildBoundProfilePackageDetailed, decodeBppSeed, DEFAULT_HOST_ID, encodeBppSeed } from './bpp-builder.js';
 
 const EID = '89049032123451234512345678901235';
 
@@ -78,5 +78,36 @@ describe.each<{ curve: Curve; rsk: boolean | 'fixed' }>([
     }
     const out = concatBytes(...b.sequenceOf86.map((s) => profileBsp.verifyAndDecrypt(s, 0x86)));
     expect(toHex(out)).toBe(toHex(upp));
+
+    // the seed (kept by the SM-DP+ instead of the package) rebuilds it byte for byte, through its encoding
+    const seedBytes = encodeBppSeed(built.seed);
+    expect(seedBytes.length).toBeLessThan(200);
+    const seed = decodeBppSeed(seedBytes)!;
+    expect(seed.ppk !== undefined).toBe(rsk !== false);
+    const again = buildBoundProfilePackageDetailed({
+      transactionId: tId,
+      euiccOtpk: euiccOt.publicPoint,
+      dpPb: { privateKey: dpPb.privateKey, cert: dpPb.certDer },
+      eid: EID,
+      upp,
+      metadata,
+      configureIsdp: { dpProprietaryData: { dpOid: '2.999.10' } },
+      replaceSessionKeys: true, // ignored: the seed decides
+      ...(curve === 'brainpoolP256r1' && { hostId: utf8('mahlzeit') }),
+      seed,
+    });
+    expect(toHex(again.bpp)).toBe(toHex(built.bpp));
+  });
+});
+
+describe('BPP seed encoding', () => {
+  it('round-trips and refuses bytes that are not a seed', () => {
+    const s = { otSk: new Uint8Array(32).fill(1), smdpSign: new Uint8Array(64).fill(2), ppk: { ppkEnc: new Uint8Array(16).fill(3), ppkCmac: new Uint8Array(16).fill(4), initialMcv: new Uint8Array(16).fill(5) } };
+    expect(decodeBppSeed(encodeBppSeed(s))).toEqual(s);
+    const noPpk = { otSk: s.otSk, smdpSign: s.smdpSign };
+    expect(decodeBppSeed(encodeBppSeed(noPpk))).toEqual(noPpk);
+    for (const bad of [new Uint8Array(0), Uint8Array.of(5, 1, 2), Uint8Array.of(1, 1, 1, 1, 1, 0xff), Uint8Array.of(1, 1, 1, 1, 3, 1, 2, 3), Uint8Array.of(1, 1, 1, 1, 0, 9)]) {
+      expect(decodeBppSeed(bad)).toBeUndefined();
+    }
   });
 });

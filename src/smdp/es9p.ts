@@ -7,7 +7,7 @@
  * Layering: asn1/, crypto/, util/ and smdp/ only.
  */
 import { createHash } from 'node:crypto';
-import { decodeAuthenticateServerResponse, decodePrepareDownloadResponse } from '../asn1/sgp22/authentication.js';
+import { decodeAuthenticateServerResponse, decodePrepareDownloadResponse, encodeSmdpSigned2 } from '../asn1/sgp22/authentication.js';
 import { decodeCancelSessionResponse, euiccCancelSessionSignatureInput } from '../asn1/sgp22/cancel-session.js';
 import { decodeEUICCInfo1, type EUICCInfo2 } from '../asn1/sgp22/euicc-info.js';
 import { encodeStoreMetadataRequest, NotificationEventBit } from '../asn1/sgp22/metadata.js';
@@ -24,7 +24,7 @@ import { verifyRaw } from '../crypto/ecdsa.js';
 import { parseCertificate, type Certificate } from '../crypto/x509.js';
 import { decodeIccid } from '../util/bcd.js';
 import { bytesEqual, concatBytes, fromBase64, fromHex, toBase64, toHex } from '../util/hex.js';
-import { buildBoundProfilePackage } from './bpp-builder.js';
+import { buildBoundProfilePackageDetailed, decodeBppSeed, encodeBppSeed, type BppSeed, type BuiltBpp } from './bpp-builder.js';
 import type { SmdpIdentity } from './identity.js';
 import { InventoryError, type NotificationEventName, type SmdpInventory } from './inventory.js';
 import {
@@ -280,9 +280,9 @@ export class Es9pService {
     const payload = b64(body, 'authenticateServerResponse');
     const reqHash = sha256(payload);
     if (session.state !== 'initiated') {
-      const acResponse = session.acRequestHash && bytesEqual(session.acRequestHash, reqHash) ? this.inventory.session(transactionId)?.acResponse : undefined;
-      if (acResponse !== undefined) {
-        return JSON.parse(acResponse) as { header: ResponseHeader } & Record<string, unknown>;
+      // the same request again (the answer was lost): the same answer, rebuilt from what the session keeps
+      if (session.acRequestHash && bytesEqual(session.acRequestHash, reqHash) && session.smdpSignature2 && session.iccid) {
+        return this.authenticateClientResponse(transactionId, session.iccid, session.ccRequired, session.smdpSignature2);
       }
       throw new Es9pError('8.10.1', '3.9', 'transactionId unknown (session already authenticated)');
     }
@@ -361,27 +361,39 @@ export class Es9pService {
         privateKey: this.identity.dpPb.privateKey,
         cert: this.identity.dpPb.certDer,
       });
-      const response = {
-        header: SUCCESS,
-        transactionId,
-        profileMetadata: toBase64(encodeStoreMetadataRequest(metadata)),
-        smdpSigned2: toBase64(signed2.smdpSigned2.raw),
-        smdpSignature2: toBase64(signatureTlv(signed2.smdpSignature2)),
-        smdpCertificate: toBase64(this.identity.dpPb.certDer),
-      };
       this.inventory.authenticateSession(transactionId, {
         eid,
         matchingId: o2.matchingId,
         iccid,
         euiccCert: verified.response.euiccCertificate,
-        eumCert: verified.response.eumCertificate,
         smdpSignature2: signed2.smdpSignature2,
         ccRequired: o2.ccRequired,
         acRequestHash: reqHash,
-        acResponse: JSON.stringify(response),
       });
-      return response;
+      return this.authenticateClientResponse(transactionId, iccid, o2.ccRequired, signed2.smdpSignature2, encodeStoreMetadataRequest(metadata), signed2.smdpSigned2.raw);
     });
+  }
+
+  /**
+   * The authenticateClient answer. Everything in it is a function of the session (transactionId, the
+   * profile's metadata, ccRequired, the smdpSignature2 made once), so a repeated request gets the same bytes.
+   */
+  private authenticateClientResponse(
+    transactionId: string,
+    iccid: string,
+    ccRequired: boolean,
+    smdpSignature2: Uint8Array,
+    metadata = encodeStoreMetadataRequest(this.inventory.storeMetadata(iccid, this.address)),
+    smdpSigned2 = encodeSmdpSigned2({ transactionId: fromHex(transactionId), ccRequiredFlag: ccRequired }),
+  ): { header: ResponseHeader } & Record<string, unknown> {
+    return {
+      header: SUCCESS,
+      transactionId,
+      profileMetadata: toBase64(metadata),
+      smdpSigned2: toBase64(smdpSigned2),
+      smdpSignature2: toBase64(signatureTlv(smdpSignature2)),
+      smdpCertificate: toBase64(this.identity.dpPb.certDer),
+    };
   }
 
   /** The EUM must name (AKI) the CI chosen in initiateAuthentication: none → 8.1.2/6.1, another → 8.11.1/3.9. */
@@ -445,9 +457,9 @@ export class Es9pService {
       if (e.code === 'transaction-id') throw new Es9pError('8.10.1', '3.9', 'transactionId in euiccSigned2 differs');
       throw new Es9pError('8.1', '6.1', 'euiccSignature2 invalid');
     }
-    // retry within the session: the same one-time key gets the same BPP
-    const issued = s.state === 'bpp-issued' && s.euiccOtpk && bytesEqual(s.euiccOtpk, verified.euiccOtpk) ? this.inventory.session(transactionId)?.bpp : undefined;
-    if (issued) return { header: SUCCESS, transactionId, boundProfilePackage: toBase64(issued) };
+    // retry within the session: the same one-time key gets the same BPP (rebuilt from its seed)
+    const seed = s.state === 'bpp-issued' && s.bppSeed && s.euiccOtpk && bytesEqual(s.euiccOtpk, verified.euiccOtpk) ? decodeBppSeed(s.bppSeed) : undefined;
+    if (seed) return { header: SUCCESS, transactionId, boundProfilePackage: toBase64(this.buildBpp(transactionId, s.eid, s.iccid, verified.euiccOtpk, seed).bpp) };
     if (s.ccRequired) {
       if (got === undefined) {
         this.inventory.deleteSession(transactionId);
@@ -464,17 +476,22 @@ export class Es9pService {
     } else if (got !== undefined) {
       throw new Es9pError('8.2.7', '3.8', 'hashCc sent although no confirmation code is required');
     }
-    const bpp = buildBoundProfilePackage({
+    const built = this.buildBpp(transactionId, s.eid, s.iccid, verified.euiccOtpk);
+    this.inventory.issueBpp(transactionId, s.iccid, s.eid, verified.euiccOtpk, encodeBppSeed(built.seed));
+    return { header: SUCCESS, transactionId, boundProfilePackage: toBase64(built.bpp) };
+  }
+
+  private buildBpp(transactionId: string, eid: string, iccid: string, euiccOtpk: Uint8Array, seed?: BppSeed): BuiltBpp {
+    return buildBoundProfilePackageDetailed({
       transactionId: fromHex(transactionId),
-      euiccOtpk: verified.euiccOtpk,
+      euiccOtpk,
       dpPb: { privateKey: this.identity.dpPb.privateKey, cert: this.identity.dpPb.certDer },
-      eid: s.eid,
-      upp: this.inventory.upp(s.iccid),
-      metadata: this.inventory.storeMetadata(s.iccid, this.address),
+      eid,
+      upp: this.inventory.upp(iccid),
+      metadata: this.inventory.storeMetadata(iccid, this.address),
       replaceSessionKeys: this.rsk,
+      ...(seed !== undefined && { seed }),
     });
-    this.inventory.issueBpp(transactionId, s.iccid, s.eid, verified.euiccOtpk, bpp);
-    return { header: SUCCESS, transactionId, boundProfilePackage: toBase64(bpp) };
   }
 
   // -------------------------------------------------------------------------- handleNotification

@@ -94,7 +94,28 @@ describe('SmdpInventory', () => {
     }
   });
 
-  it('sessionCore is the session without its large retry fields (bpp, acResponse)', () => {
+  it('opens a file whose sessions table predates bpp_seed (adds the column, keeps the rows)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'esimkit-inv-mig-'));
+    try {
+      const path = join(dir, 'old.sqlite');
+      const old = new Database(path);
+      old.exec(`CREATE TABLE sessions (
+        transaction_id TEXT PRIMARY KEY, state TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+        euicc_challenge BLOB NOT NULL, server_challenge BLOB NOT NULL, ci_pkid BLOB NOT NULL, eid TEXT, matching_id TEXT,
+        iccid TEXT, euicc_cert BLOB, eum_cert BLOB, smdp_signature2 BLOB, cc_required INTEGER NOT NULL DEFAULT 0,
+        euicc_otpk BLOB, bpp BLOB, ac_request_hash BLOB, ac_response TEXT)`);
+      old.prepare("INSERT INTO sessions (transaction_id, state, created_at, expires_at, euicc_challenge, server_challenge, ci_pkid, bpp, ac_response) VALUES ('AA', 'initiated', 0, ?, x'00', x'01', x'02', x'0303', '{}')").run(Date.now() + 60_000);
+      old.close();
+      const inv = new SmdpInventory(path);
+      expect(inv.session('AA')).toMatchObject({ transactionId: 'AA', state: 'initiated', serverChallenge: Uint8Array.of(1) });
+      expect(inv.session('AA')?.bppSeed).toBeUndefined();
+      inv.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a session is small: no BPP and no answer stored, only what rebuilds them (bpp_seed, smdpSignature2)', () => {
     const inv = new SmdpInventory(':memory:');
     const { iccid } = inv.addProfile(upp('8949449999999990114'));
     const { matchingId } = inv.createOrder({ iccid });
@@ -102,13 +123,12 @@ describe('SmdpInventory', () => {
     inv.createSession({ transactionId: 'BB', euiccChallenge: new Uint8Array(16), serverChallenge: new Uint8Array(16).fill(1), ciPkid: new Uint8Array(20), ttlMs: 60_000 });
     expect(inv.sessionCore('BB')).toEqual(inv.session('BB'));
     inv.beginDownload(matchingId, eid);
-    inv.authenticateSession('BB', { eid, matchingId, iccid, euiccCert: Uint8Array.of(1), eumCert: Uint8Array.of(2), smdpSignature2: Uint8Array.of(3), ccRequired: false, acRequestHash: Uint8Array.of(4), acResponse: '{"a":1}' });
-    inv.issueBpp('BB', iccid, eid, Uint8Array.of(5), new Uint8Array(20_000).fill(6));
-    const full = inv.session('BB')!;
-    expect(full.bpp).toHaveLength(20_000);
-    expect(full.acResponse).toBe('{"a":1}');
-    const { bpp: _bpp, acResponse: _ac, ...rest } = full;
-    expect(inv.sessionCore('BB')).toEqual(rest);
+    inv.authenticateSession('BB', { eid, matchingId, iccid, euiccCert: Uint8Array.of(1), smdpSignature2: Uint8Array.of(3), ccRequired: false, acRequestHash: Uint8Array.of(4) });
+    inv.issueBpp('BB', iccid, eid, Uint8Array.of(5), Uint8Array.of(7, 7));
+    expect(inv.session('BB')).toMatchObject({ state: 'bpp-issued', smdpSignature2: Uint8Array.of(3), euiccOtpk: Uint8Array.of(5), bppSeed: Uint8Array.of(7, 7), acRequestHash: Uint8Array.of(4) });
+    expect(inv.profileState(iccid)).toBe('downloaded');
+    const row = inv.db.prepare("SELECT length(bpp) AS b, length(ac_response) AS a, length(eum_cert) AS e FROM sessions WHERE transaction_id = 'BB'").get();
+    expect(row).toEqual({ b: null, a: null, e: null });
     expect(inv.sessionCore('CC')).toBeUndefined();
     inv.close();
   });

@@ -85,14 +85,13 @@ export interface SessionRecord {
   matchingId?: string;
   iccid?: string;
   euiccCert?: Uint8Array;
-  eumCert?: Uint8Array;
   smdpSignature2?: Uint8Array;
   ccRequired: boolean;
   euiccOtpk?: Uint8Array;
-  bpp?: Uint8Array;
-  /** SHA-256 of the last authenticateClient request payload and the JSON answered (idempotent retry). */
+  /** What rebuilds the issued BPP byte for byte (bpp-builder.ts BppSeed, encoded): a retry gets the same package. */
+  bppSeed?: Uint8Array;
+  /** SHA-256 of the authenticateClient request payload (a repeat of it gets the same answer, rebuilt). */
   acRequestHash?: Uint8Array;
-  acResponse?: string;
 }
 
 export interface ReceivedNotification {
@@ -149,9 +148,8 @@ interface SessionRow {
   smdp_signature2: Buffer | null;
   cc_required: number;
   euicc_otpk: Buffer | null;
-  bpp: Buffer | null;
+  bpp_seed: Buffer | null;
   ac_request_hash: Buffer | null;
-  ac_response: string | null;
 }
 interface NotificationRow {
   seq_number: number;
@@ -180,9 +178,9 @@ CREATE TABLE IF NOT EXISTS sessions (
   transaction_id TEXT PRIMARY KEY, state TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
   euicc_challenge BLOB NOT NULL, server_challenge BLOB NOT NULL, ci_pkid BLOB NOT NULL, eid TEXT, matching_id TEXT,
   iccid TEXT, euicc_cert BLOB, eum_cert BLOB, smdp_signature2 BLOB, cc_required INTEGER NOT NULL DEFAULT 0,
-  euicc_otpk BLOB, bpp BLOB, ac_request_hash BLOB, ac_response TEXT);
+  euicc_otpk BLOB, bpp BLOB, ac_request_hash BLOB, ac_response TEXT, bpp_seed BLOB);
 CREATE TABLE IF NOT EXISTS notifications (
-  id INTEGER PRIMARY KEY AUTOINCREMENT, eid TEXT NOT NULL, seq_number INTEGER NOT NULL, event TEXT NOT NULL,
+  id INTEGER PRIMARY KEY, eid TEXT NOT NULL, seq_number INTEGER NOT NULL, event TEXT NOT NULL,
   iccid TEXT, transaction_id TEXT, success INTEGER, verified INTEGER NOT NULL, received_at INTEGER NOT NULL, raw BLOB,
   UNIQUE(eid, seq_number, event, verified));
 `;
@@ -201,9 +199,19 @@ export function migrateUppsOutOfProfiles(db: Database.Database): void {
   })();
 }
 
-/** Every sessions column except bpp and ac_response (see sessionCore). */
+/**
+ * Files written before sessions kept a BPP seed stored the whole BPP (bpp), the authenticateClient answer
+ * (ac_response) and the EUM certificate (eum_cert) in each session: those columns stay, unused (a session
+ * is small now: one page, no overflow). Adds bpp_seed; a no-op on newer files.
+ */
+export function migrateSessionsBppSeed(db: Database.Database): void {
+  const cols = (db.prepare('PRAGMA table_info(sessions)').all() as { name: string }[]).map((c) => c.name);
+  if (!cols.includes('bpp_seed')) db.exec('ALTER TABLE sessions ADD COLUMN bpp_seed BLOB');
+}
+
+/** The sessions columns in use (see migrateSessionsBppSeed). */
 const SESSION_CORE_COLUMNS =
-  'transaction_id, state, created_at, expires_at, euicc_challenge, server_challenge, ci_pkid, eid, matching_id, iccid, euicc_cert, eum_cert, smdp_signature2, cc_required, euicc_otpk, ac_request_hash';
+  'transaction_id, state, created_at, expires_at, euicc_challenge, server_challenge, ci_pkid, eid, matching_id, iccid, euicc_cert, smdp_signature2, cc_required, euicc_otpk, ac_request_hash, bpp_seed';
 const PROFILE_COLUMNS =
   'iccid, (SELECT length(upp) FROM profile_upps u WHERE u.iccid = profiles.iccid) AS upp_size, metadata, profile_type, state, eid, matching_id';
 
@@ -287,6 +295,7 @@ export class SmdpInventory {
     this.#walPath = wal ? `${resolvePath(path)}-wal` : undefined;
     this.db.exec(SCHEMA);
     migrateUppsOutOfProfiles(this.db);
+    migrateSessionsBppSeed(this.db);
     this.now = opts.now ?? Date.now;
   }
 
@@ -690,14 +699,10 @@ export class SmdpInventory {
 
   /** The session, or undefined when unknown or expired. */
   session(transactionId: string): SessionRecord | undefined {
-    const r = this.stmt('SELECT * FROM sessions WHERE transaction_id = ?').get(transactionId) as SessionRow | undefined;
-    return r && this.sessionFromRow(r);
+    return this.sessionCore(transactionId);
   }
 
-  /**
-   * The session without `bpp` and `acResponse`, the large fields only a retried request needs (a BPP is
-   * 12 KB and more): what the ES9+ functions read on their normal path.
-   */
+  /** The session (what the ES9+ functions read on their normal path; the same as {@link session}). */
   sessionCore(transactionId: string): SessionRecord | undefined {
     const r = this.stmt(`SELECT ${SESSION_CORE_COLUMNS} FROM sessions WHERE transaction_id = ?`).get(transactionId) as SessionRow | undefined;
     return r && this.sessionFromRow(r);
@@ -721,41 +726,38 @@ export class SmdpInventory {
     if (r.iccid !== null) s.iccid = r.iccid;
     const euiccCert = b(r.euicc_cert ?? null);
     if (euiccCert) s.euiccCert = euiccCert;
-    const eumCert = b(r.eum_cert ?? null);
-    if (eumCert) s.eumCert = eumCert;
     const sig2 = b(r.smdp_signature2 ?? null);
     if (sig2) s.smdpSignature2 = sig2;
     const otpk = b(r.euicc_otpk ?? null);
     if (otpk) s.euiccOtpk = otpk;
-    const bpp = b(r.bpp ?? null);
-    if (bpp) s.bpp = bpp;
+    const seed = b(r.bpp_seed ?? null);
+    if (seed) s.bppSeed = seed;
     const acHash = b(r.ac_request_hash ?? null);
     if (acHash) s.acRequestHash = acHash;
-    if (r.ac_response !== null && r.ac_response !== undefined) s.acResponse = r.ac_response;
     return s;
   }
 
   /** Session after a successful authenticateClient. */
   authenticateSession(
     transactionId: string,
-    s: { eid: string; matchingId: string; iccid: string; euiccCert: Uint8Array; eumCert: Uint8Array; smdpSignature2: Uint8Array; ccRequired: boolean; acRequestHash: Uint8Array; acResponse: string },
+    s: { eid: string; matchingId: string; iccid: string; euiccCert: Uint8Array; smdpSignature2: Uint8Array; ccRequired: boolean; acRequestHash: Uint8Array },
   ): void {
     this.stmt(
-        "UPDATE sessions SET state = 'authenticated', eid = ?, matching_id = ?, iccid = ?, euicc_cert = ?, eum_cert = ?, smdp_signature2 = ?, cc_required = ?, ac_request_hash = ?, ac_response = ? WHERE transaction_id = ?",
+        "UPDATE sessions SET state = 'authenticated', eid = ?, matching_id = ?, iccid = ?, euicc_cert = ?, smdp_signature2 = ?, cc_required = ?, ac_request_hash = ? WHERE transaction_id = ?",
       )
-      .run(s.eid, s.matchingId, s.iccid, Buffer.from(s.euiccCert), Buffer.from(s.eumCert), Buffer.from(s.smdpSignature2), s.ccRequired ? 1 : 0, Buffer.from(s.acRequestHash), s.acResponse, transactionId);
+      .run(s.eid, s.matchingId, s.iccid, Buffer.from(s.euiccCert), Buffer.from(s.smdpSignature2), s.ccRequired ? 1 : 0, Buffer.from(s.acRequestHash), transactionId);
   }
 
-  /** Session after getBoundProfilePackage: the BPP is kept for a retry within the session. */
-  bppIssued(transactionId: string, euiccOtpk: Uint8Array, bpp: Uint8Array): void {
-    this.stmt("UPDATE sessions SET state = 'bpp-issued', euicc_otpk = ?, bpp = ? WHERE transaction_id = ?").run(buf(euiccOtpk), buf(bpp), transactionId);
+  /** Session after getBoundProfilePackage: the BPP's seed is kept for a retry within the session. */
+  bppIssued(transactionId: string, euiccOtpk: Uint8Array, bppSeed: Uint8Array): void {
+    this.stmt("UPDATE sessions SET state = 'bpp-issued', euicc_otpk = ?, bpp_seed = ? WHERE transaction_id = ?").run(buf(euiccOtpk), buf(bppSeed), transactionId);
   }
 
-  /** Issue the BPP atomically: profile → downloaded and the session keeps the BPP. */
-  issueBpp(transactionId: string, iccid: string, eid: string, euiccOtpk: Uint8Array, bpp: Uint8Array): void {
+  /** Issue the BPP atomically: profile → downloaded and the session keeps what rebuilds the BPP. */
+  issueBpp(transactionId: string, iccid: string, eid: string, euiccOtpk: Uint8Array, bppSeed: Uint8Array): void {
     this.db.transaction(() => {
       this.markDownloaded(iccid, eid);
-      this.bppIssued(transactionId, euiccOtpk, bpp);
+      this.bppIssued(transactionId, euiccOtpk, bppSeed);
     })();
   }
 

@@ -24,6 +24,7 @@
  *   node <bundle> lpa <card state file> <ci.der> <activation code>
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { Session } from 'node:inspector';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -259,7 +260,29 @@ async function smdpMain(argv: string[]): Promise<void> {
   process.on('SIGTERM', () => {
     void server.close().finally(() => process.exit(0));
   });
+  profileWindow();
   process.stdout.write(`LISTENING ${JSON.stringify({ url: server.url, address: server.address, port: server.port })}\n`);
+}
+
+/**
+ * ESIMKIT_SMDP_PROFILE=<file>,<fromMs>,<forMs> (benchmarks): a V8 CPU profile of the server from <fromMs>
+ * after start for <forMs>, written to <file> (the warm steady state, without start-up and JIT warm-up).
+ */
+function profileWindow(): void {
+  const spec = process.env.ESIMKIT_SMDP_PROFILE;
+  if (!spec) return;
+  const [file, from, span] = spec.split(',');
+  const session = new Session();
+  session.connect();
+  const post = (m: string, p: object = {}): Promise<unknown> => new Promise((res, rej) => session.post(m, p, (e, r) => (e ? rej(e) : res(r))));
+  setTimeout(() => {
+    void post('Profiler.enable')
+      .then(() => post('Profiler.setSamplingInterval', { interval: 250 }))
+      .then(() => post('Profiler.start'));
+    setTimeout(() => {
+      void post('Profiler.stop').then((r) => writeFileSync(file!, JSON.stringify((r as { profile: unknown }).profile)));
+    }, Number(span));
+  }, Number(from));
 }
 
 /** Counts and announces each command APDU before passing it on. */

@@ -31,26 +31,31 @@ export class VirtualTransport implements ApduTransport {
   async transmit(apdu: Uint8Array, options: { timeoutMs?: number } = {}): Promise<Uint8Array> {
     if (this.closed) throw new TransportError('closed', 'transport closed');
     if (this.disconnected) throw new TransportError('disconnected', 'card disconnected');
-    const p = this.card.transmitAsync(apdu, this.port).catch((e: unknown) => {
+    let answer: { response: Uint8Array; delayMs: number };
+    try {
+      answer = this.card.transmitTimed(apdu, this.port);
+    } catch (e) {
       if (e instanceof CardDisconnectedError) {
         this.disconnected = true;
         throw new TransportError('disconnected', e.message, { cause: e });
       }
       throw new TransportError('protocol', `card failure: ${(e as Error).message}`, { cause: e });
-    });
+    }
+    // the card answers synchronously: only a delay fault rule makes the answer late (and the timeout matter)
+    if (answer.delayMs <= 0) return answer.response;
+    const late = new Promise<Uint8Array>((resolve) => setTimeout(() => resolve(answer.response), answer.delayMs));
     const ms = options.timeoutMs;
-    if (ms === undefined) return p;
+    if (ms === undefined) return late;
     let timer: NodeJS.Timeout | undefined;
     try {
       return await Promise.race([
-        p,
+        late,
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new TransportError('timeout', `no answer within ${ms} ms`)), ms);
         }),
       ]);
     } finally {
       clearTimeout(timer);
-      p.catch(() => undefined);
     }
   }
 
