@@ -131,37 +131,56 @@ export function parseCommandApdu(bytes: Uint8Array): CommandApdu {
 
 /** Encode a command APDU. Chooses extended length when data > 255 bytes, Le > 256 or `extended` is set. */
 export function encodeCommandApdu(c: CommandApduInit): Uint8Array {
-  for (const [k, v] of [
-    ['cla', c.cla],
-    ['ins', c.ins],
-    ['p1', c.p1],
-    ['p2', c.p2],
-  ] as const) {
-    if (!Number.isInteger(v) || v < 0 || v > 0xff) throw new RangeError(`${k} ${v} is not a byte`);
-  }
-  const data = c.data ?? new Uint8Array(0);
+  checkByte('cla', c.cla);
+  checkByte('ins', c.ins);
+  checkByte('p1', c.p1);
+  checkByte('p2', c.p2);
+  const data = c.data ?? NO_DATA;
+  const n = data.length;
   const le = c.le;
-  if (data.length > EXTENDED_MAX_LC) throw new RangeError(`data of ${data.length} bytes is too long`);
+  if (n > EXTENDED_MAX_LC) throw new RangeError(`data of ${n} bytes is too long`);
   if (le !== undefined && (!Number.isInteger(le) || le < 1 || le > EXTENDED_MAX_LE)) {
     throw new RangeError(`Le ${le} out of range 1..65536`);
   }
-  const ext = c.extended === true || data.length > SHORT_MAX_LC || (le !== undefined && le > SHORT_MAX_LE);
-  const parts: number[] = [c.cla, c.ins, c.p1, c.p2];
+  const ext = c.extended === true || n > SHORT_MAX_LC || (le !== undefined && le > SHORT_MAX_LE);
   if (!ext) {
-    if (data.length > 0) parts.push(data.length);
-    const out = new Uint8Array(parts.length + data.length + (le !== undefined ? 1 : 0));
-    out.set(parts, 0);
-    out.set(data, parts.length);
+    const lc = n > 0 ? 1 : 0;
+    const out = new Uint8Array(4 + lc + n + (le !== undefined ? 1 : 0));
+    out[0] = c.cla;
+    out[1] = c.ins;
+    out[2] = c.p1;
+    out[3] = c.p2;
+    if (lc) {
+      out[4] = n;
+      out.set(data, 5);
+    }
     if (le !== undefined) out[out.length - 1] = le & 0xff;
     return out;
   }
-  if (data.length > 0) parts.push(0, data.length >> 8, data.length & 0xff);
-  const leBytes = le === undefined ? [] : data.length > 0 ? [(le >> 8) & 0xff, le & 0xff] : [0, (le >> 8) & 0xff, le & 0xff];
-  const out = new Uint8Array(parts.length + data.length + leBytes.length);
-  out.set(parts, 0);
-  out.set(data, parts.length);
-  out.set(leBytes, parts.length + data.length);
+  const lc = n > 0 ? 3 : 0;
+  const leLen = le === undefined ? 0 : n > 0 ? 2 : 3;
+  const out = new Uint8Array(4 + lc + n + leLen);
+  out[0] = c.cla;
+  out[1] = c.ins;
+  out[2] = c.p1;
+  out[3] = c.p2;
+  if (lc) {
+    out[5] = n >> 8;
+    out[6] = n & 0xff;
+    out.set(data, 7);
+  }
+  if (le !== undefined) {
+    const at = 4 + lc + n + leLen - 2; // the last two bytes (a leading 00 first when there is no Lc)
+    out[at] = (le >> 8) & 0xff;
+    out[at + 1] = le & 0xff;
+  }
   return out;
+}
+
+const NO_DATA = new Uint8Array(0);
+
+function checkByte(name: string, v: number): void {
+  if (!Number.isInteger(v) || v < 0 || v > 0xff) throw new RangeError(`${name} ${v} is not a byte`);
 }
 
 /** A response APDU. */
@@ -255,14 +274,10 @@ export function storeDataBlocks(
   for (let i = 0; i < count; i++) {
     const block = data.subarray(i * blockSize, Math.min(data.length, (i + 1) * blockSize));
     const last = i === count - 1;
-    const init: CommandApduInit = {
-      cla,
-      ins: INS.STORE_DATA,
-      p1: last ? STORE_DATA_P1_LAST : STORE_DATA_P1_MORE,
-      p2: i & 0xff,
-      data: block,
-      ...(options.le === true ? { le: blockSize > SHORT_MAX_LC ? EXTENDED_MAX_LE : SHORT_MAX_LE } : {}),
-    };
+    const init: CommandApduInit =
+      options.le === true
+        ? { cla, ins: INS.STORE_DATA, p1: last ? STORE_DATA_P1_LAST : STORE_DATA_P1_MORE, p2: i & 0xff, data: block, le: blockSize > SHORT_MAX_LC ? EXTENDED_MAX_LE : SHORT_MAX_LE }
+        : { cla, ins: INS.STORE_DATA, p1: last ? STORE_DATA_P1_LAST : STORE_DATA_P1_MORE, p2: i & 0xff, data: block };
     out.push(encodeCommandApdu(init));
   }
   return out;

@@ -210,6 +210,8 @@ export class RspHttpClient {
   private readonly allowHttp: boolean;
   private readonly adminProtocol: string;
   private readonly maxResponseBytes: number;
+  /** Addresses already checked by parseAddress (a device talks to one or two servers, four requests each). */
+  private readonly validAddresses = new Set<string>();
 
   constructor(private readonly opts: RspHttpClientOptions) {
     this.connectMs = opts.timeouts?.connectMs ?? DEFAULT_CONNECT_MS;
@@ -289,8 +291,11 @@ export class RspHttpClient {
    * functionExecutionStatus), undefined for 204. Throws {@link RspHttpError}.
    */
   async post(address: string, path: string, body: JsonObject, options: RspPostOptions = {}): Promise<JsonObject | undefined> {
-    const parsed = parseAddress(address);
-    if (!parsed) throw new RspHttpError('dns', `not a valid server address (host[:port])`, { address, path, code: 'ERSPADDRESS' });
+    if (!this.validAddresses.has(address)) {
+      if (!parseAddress(address)) throw new RspHttpError('dns', `not a valid server address (host[:port])`, { address, path, code: 'ERSPADDRESS' });
+      if (this.validAddresses.size >= 64) this.validAddresses.clear();
+      this.validAddresses.add(address);
+    }
     if (!path.startsWith('/')) throw new RangeError(`path must start with /: ${path}`);
     const origin = `${this.allowHttp ? 'http' : 'https'}://${address}`;
 
