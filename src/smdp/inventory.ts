@@ -296,6 +296,8 @@ export class SmdpInventory {
   /** Moving average of inline WAL sync times, ms: above INLINE_SYNC_MAX_MS, syncs go to the thread pool. */
   #syncMs = 0;
   #slowSince = 0;
+  /** This event-loop turn's shared transaction is open (see joinTurn). */
+  #turnTx = false;
 
   constructor(path: string, opts: InventoryOptions = {}) {
     const fresh = path !== ':memory:' && !existsSync(path);
@@ -309,6 +311,39 @@ export class SmdpInventory {
     migrateUppsOutOfProfiles(this.db);
     migrateSessionsBppSeed(this.db);
     this.now = opts.now ?? Date.now;
+  }
+
+  /**
+   * Let the writes of the current event-loop turn share one transaction, committed at the end of the turn
+   * (and before any sync of durable()). Each transaction() inside it is a savepoint, so a failure still rolls
+   * back only its own writes. The ES9+ route calls this before each function: a download's four commits
+   * become a share of one commit per turn, and pages written by several requests of the turn go to the WAL
+   * once. A crash inside the turn loses that turn's writes; the answers that must not be lost
+   * (getBoundProfilePackage, handleNotification) wait for durable(), which commits first.
+   */
+  joinTurn(): void {
+    if (this.#turnTx || !this.db.open || this.db.inTransaction) return;
+    this.db.exec('BEGIN');
+    this.#turnTx = true;
+    setImmediate(() => void this.#commitTurn());
+  }
+
+  /** Commit the turn's transaction if open; the error when that failed (its writes are rolled back). */
+  #commitTurn(): unknown {
+    if (!this.#turnTx) return undefined;
+    this.#turnTx = false;
+    if (!this.db.open || !this.db.inTransaction) return undefined;
+    try {
+      this.db.exec('COMMIT');
+      return undefined;
+    } catch (e) {
+      try {
+        this.db.exec('ROLLBACK');
+      } catch {
+        /* rolled back already */
+      }
+      return e;
+    }
   }
 
   /** Run `fn` as one transaction (nested calls become savepoints). */
@@ -351,6 +386,11 @@ export class SmdpInventory {
       for (const w of waiters) w.resolve(); // close() synced
       return;
     }
+    const failed = this.#commitTurn();
+    if (failed !== undefined) {
+      for (const w of waiters) w.reject(failed);
+      return;
+    }
     const mark = this.#changes();
     const t0 = performance.now();
     try {
@@ -380,6 +420,8 @@ export class SmdpInventory {
   }
 
   #startSync(): Promise<void> {
+    const failed = this.#commitTurn();
+    if (failed !== undefined) return Promise.reject(failed);
     this.#syncedChanges = this.#changes();
     let fd: number;
     try {
@@ -401,6 +443,7 @@ export class SmdpInventory {
   /** Close the database; commits not yet synced by durable() are synced first. */
   close(): void {
     if (!this.db.open) return;
+    this.#commitTurn();
     try {
       if (this.#walPath !== undefined && this.#changes() !== this.#syncedChanges) {
         try {

@@ -153,6 +153,7 @@ export class SmdpServer {
         if (bad) return sendGsmaJson(reply, bad);
         const parsed = parseGsmaBody(req.body);
         if (!parsed.ok) return sendGsmaJson(reply, parsed.body);
+        inventory.joinTurn(); // this turn's ES9+ writes: one commit at its end (inventory.ts)
         if (fn === 'initiateAuthentication' && Date.now() - lastPurge >= PURGE_INTERVAL_MS) {
           lastPurge = Date.now();
           inventory.purgeExpiredSessions();
