@@ -263,6 +263,33 @@ describe('RspHttpClient: one error kind per failure class', () => {
     const pre = await failure(client([ci]).post(`localhost:${s.port}`, '/x', {}, { signal: AbortSignal.abort() }));
     expect(pre.kind).toBe('aborted');
   });
+
+  it('aborted while still connecting: answered at once, not when the connect timeout ends', async () => {
+    const s = await listen(createNetServer(() => undefined)); // TCP accepted, never a TLS handshake
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(new Error('user')), 100);
+    const started = Date.now();
+    const e = await failure(client([ci], { timeouts: { connectMs: 5000, requestMs: 10_000 } }).post(`localhost:${s.port}`, '/x', {}, { signal: ac.signal }));
+    expect(e.kind).toBe('aborted');
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('timeoutMs: one request with a shorter deadline than the client', async () => {
+    const s = await https(tls, () => undefined);
+    const started = Date.now();
+    const e = await failure(client([ci], { timeouts: { connectMs: 2000, requestMs: 10_000 } }).post(`localhost:${s.port}`, '/x', {}, { timeoutMs: 200 }));
+    expect([e.kind, e.phase]).toEqual(['timeout', 'response']);
+    expect(e.message).toContain('200 ms');
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('json: a response larger than maxResponseBytes is cut off', async () => {
+    const s = await https(tls, (_q, _b, res) => json(res, 200, { header: { functionExecutionStatus: { status: 'Executed-Success' } }, pad: 'x'.repeat(100_000) }));
+    const e = await failure(client([ci], { maxResponseBytes: 10_000 }).post(`localhost:${s.port}`, '/x', {}));
+    expect(e.kind).toBe('json');
+    expect(e.message).toContain('larger than 10000 bytes');
+    expect((await client([ci]).post(`localhost:${s.port}`, '/x', {}))?.['pad']).toHaveLength(100_000);
+  });
 });
 
 describe('http helpers', () => {

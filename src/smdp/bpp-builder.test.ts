@@ -38,7 +38,7 @@ describe.each<{ curve: Curve; rsk: boolean | 'fixed' }>([
     const metadata = { iccid: encodeIccid(iccid), serviceProviderName: 'SP', profileName: 'P', icon: new Uint8Array(1024).fill(7), iconType: 1 };
     const tId = new Uint8Array(16).fill(0x42);
     const fixed = { ppkEnc: new Uint8Array(16).fill(0), ppkCmac: new Uint8Array(16).fill(0x11), initialMcv: new Uint8Array(16).fill(0x22) };
-    const built = buildBoundProfilePackageDetailed({
+    const inputs = {
       transactionId: tId,
       euiccOtpk: euiccOt.publicPoint,
       dpPb: { privateKey: dpPb.privateKey, cert: dpPb.certDer },
@@ -46,9 +46,9 @@ describe.each<{ curve: Curve; rsk: boolean | 'fixed' }>([
       upp,
       metadata,
       configureIsdp: { dpProprietaryData: { dpOid: '2.999.10' } },
-      ...(rsk === 'fixed' ? { replaceSessionKeys: fixed } : { replaceSessionKeys: rsk }),
       ...(curve === 'brainpoolP256r1' && { hostId: utf8('mahlzeit') }),
-    });
+    };
+    const built = buildBoundProfilePackageDetailed({ ...inputs, replaceSessionKeys: rsk === 'fixed' ? fixed : rsk });
     const b = decodeBoundProfilePackage(built.bpp);
     const isc = b.initialiseSecureChannelRequest;
     expect(isc.remoteOpId).toBe(1);
@@ -84,18 +84,7 @@ describe.each<{ curve: Curve; rsk: boolean | 'fixed' }>([
     expect(seedBytes.length).toBeLessThan(200);
     const seed = decodeBppSeed(seedBytes)!;
     expect(seed.ppk !== undefined).toBe(rsk !== false);
-    const again = buildBoundProfilePackageDetailed({
-      transactionId: tId,
-      euiccOtpk: euiccOt.publicPoint,
-      dpPb: { privateKey: dpPb.privateKey, cert: dpPb.certDer },
-      eid: EID,
-      upp,
-      metadata,
-      configureIsdp: { dpProprietaryData: { dpOid: '2.999.10' } },
-      replaceSessionKeys: true, // ignored: the seed decides
-      ...(curve === 'brainpoolP256r1' && { hostId: utf8('mahlzeit') }),
-      seed,
-    });
+    const again = buildBoundProfilePackageDetailed({ ...inputs, replaceSessionKeys: true, seed }); // the seed decides, not replaceSessionKeys
     expect(toHex(again.bpp)).toBe(toHex(built.bpp));
   });
 });
