@@ -7,7 +7,8 @@
  *     (test/support/smdp-process.ts). Card A (a SoftEuicc on a state file, in this process) downloads over
  *     the LPA flow (src/lpa/download.ts) and the server dies at the kill point of the run, cycling through:
  *       initiateAuthentication:response  answer written, then killed (card A then runs AuthenticateServer)
- *       authenticateClient:send          order attempt + session committed, answer never written
+ *       authenticateClient:send          order attempt + session written (committed at the end of the
+ *                                        turn, so possibly lost with the process), answer never written
  *       authenticateClient:response      answer written, then killed (card A then runs PrepareDownload)
  *       getBoundProfilePackage:request   request arrived, nothing processed
  *       getBoundProfilePackage:send      BPP built and the profile committed as downloaded, answer never written

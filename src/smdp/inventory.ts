@@ -5,8 +5,11 @@
  *
  * Profile states (SGP22-NOTES §5.5): available → allocated (→ linked when an EID is given) → confirmed →
  * released → downloaded → installed | error; cancelOrder sets available or unavailable. Every state change
- * is one SQL statement or transaction, so a restart (reopening the same file) loses nothing, and a profile
- * is linked to at most one order: a downloaded or installed profile is never issued to another eUICC.
+ * is one SQL statement or transaction (a savepoint inside the turn's transaction for ES9+, see joinTurn), so
+ * a restart (reopening the same file) loses nothing that was answered as done — at most the writes of the
+ * turn the process died in, whose answers (other than a BPP or a notification acknowledgement, which wait
+ * for durable()) only make the LPA start again — and a profile is linked to at most one order: a
+ * downloaded or installed profile is never issued to another eUICC.
  *
  * Durability (file databases): WAL with synchronous=NORMAL. A commit is atomic and survives a crash of
  * the process at once (it is in the WAL, in the OS page cache); it survives a power loss once
