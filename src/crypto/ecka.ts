@@ -9,7 +9,7 @@
  */
 import { createECDH, diffieHellman, KeyObject, type ECDH } from 'node:crypto';
 import { CryptoError } from './errors.js';
-import { curveOfKey, curveSize, nodeNameOfCurve, privateKeyFromScalar, publicKeyFromPoint, type Curve } from './ecdsa.js';
+import { curveOfKey, curveSize, nodeNameOfCurve, privateKeyFromScalar, privateKeyToScalar, publicKeyFromPoint, type Curve } from './ecdsa.js';
 
 export interface OneTimeKeyPair {
   readonly curve: Curve;
@@ -27,23 +27,8 @@ const contexts = new WeakMap<OneTimeKeyPair, ECDH>();
 /** A fresh one-time key pair (otSK/otPK) on `curve`. */
 export function generateOneTimeKeyPair(curve: Curve): OneTimeKeyPair {
   const ctx = createECDH(nodeNameOfCurve(curve));
-  const publicPoint = new Uint8Array(ctx.generateKeys()); // uncompressed 04||X||Y
-  let sk: KeyObject | undefined;
-  const pair: OneTimeKeyPair = {
-    curve,
-    publicPoint,
-    get privateKey(): KeyObject {
-      if (!sk) {
-        const d = ctx.getPrivateKey();
-        const scalar = new Uint8Array(curveSize(curve));
-        scalar.set(d, scalar.length - d.length); // left-pad a short scalar
-        sk = privateKeyFromScalar(curve, scalar);
-      }
-      return sk;
-    },
-  };
-  contexts.set(pair, ctx);
-  return pair;
+  ctx.generateKeys();
+  return pairOf(curve, ctx);
 }
 
 /** The one-time key pair with private scalar `scalar` (big-endian, curve size): to rebuild the same BPP. */
@@ -55,31 +40,34 @@ export function oneTimeKeyPairFromScalar(curve: Curve, scalar: Uint8Array): OneT
   } catch (e) {
     throw new CryptoError('bad-key', `invalid ${curve} scalar: ${(e as Error).message}`);
   }
-  const publicPoint = new Uint8Array(ctx.getPublicKey());
+  return pairOf(curve, ctx);
+}
+
+/** The private scalar of a one-time key pair (big-endian, left-padded to the curve size). */
+export function oneTimeScalar(pair: OneTimeKeyPair): Uint8Array {
+  const ctx = contexts.get(pair);
+  return ctx ? scalarOf(pair.curve, ctx) : privateKeyToScalar(pair.privateKey);
+}
+
+/** The pair around an ECDH context holding its key (the KeyObject of otSK is made on first read). */
+function pairOf(curve: Curve, ctx: ECDH): OneTimeKeyPair {
+  const publicPoint = new Uint8Array(ctx.getPublicKey()); // uncompressed 04||X||Y
+  let sk: KeyObject | undefined;
   const pair: OneTimeKeyPair = {
     curve,
     publicPoint,
     get privateKey(): KeyObject {
-      return privateKeyFromScalar(curve, scalar);
+      return (sk ??= privateKeyFromScalar(curve, scalarOf(curve, ctx)));
     },
   };
   contexts.set(pair, ctx);
   return pair;
 }
 
-/** The private scalar of a one-time key pair (big-endian, left-padded to the curve size). */
-export function oneTimeScalar(pair: OneTimeKeyPair): Uint8Array {
-  const ctx = contexts.get(pair);
-  const size = curveSize(pair.curve);
-  const scalar = new Uint8Array(size);
-  if (ctx) {
-    const d = ctx.getPrivateKey();
-    scalar.set(d, size - d.length);
-    return scalar;
-  }
-  const jwk = pair.privateKey.export({ format: 'jwk' });
-  const d = Buffer.from(jwk.d ?? '', 'base64url');
-  scalar.set(d, size - d.length);
+function scalarOf(curve: Curve, ctx: ECDH): Uint8Array {
+  const d = ctx.getPrivateKey();
+  const scalar = new Uint8Array(curveSize(curve));
+  scalar.set(d, scalar.length - d.length); // left-pad a short scalar
   return scalar;
 }
 

@@ -347,12 +347,12 @@ export class CardStore {
     return this.stmt('DELETE FROM profiles WHERE aid = ?').run(buf(aid)).changes > 0;
   }
 
-  /** Sum of the sizes of the installed profiles. */
   /** Number of installed profiles (without reading them). */
   profileCount(): number {
     return (this.stmt('SELECT COUNT(*) AS n FROM profiles').get() as { n: number }).n;
   }
 
+  /** Sum of the sizes of the installed profiles. */
   usedMemory(): number {
     const r = this.stmt('SELECT COALESCE(SUM(size), 0) AS used FROM profiles').get() as { used: number };
     return r.used;

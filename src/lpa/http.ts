@@ -210,6 +210,8 @@ export class RspHttpClient {
   private readonly allowHttp: boolean;
   private readonly adminProtocol: string;
   private readonly maxResponseBytes: number;
+  /** The RSP request headers (SGP22-NOTES §5), the same for every request of this client. */
+  private readonly headers: Record<string, string>;
   /** Addresses already checked by parseAddress (a device talks to one or two servers, four requests each). */
   private readonly validAddresses = new Set<string>();
 
@@ -222,6 +224,7 @@ export class RspHttpClient {
     this.allowHttp = opts.allowHttp === true;
     this.adminProtocol = opts.adminProtocol ?? ADMIN_PROTOCOL;
     this.maxResponseBytes = opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE;
+    this.headers = { 'content-type': 'application/json;charset=UTF-8', 'x-admin-protocol': this.adminProtocol, 'user-agent': USER_AGENT, accept: 'application/json' };
     if (!this.allowHttp && opts.trustedCis.length === 0) throw new RangeError('RspHttpClient: at least one trusted CI certificate is required');
     const cis = opts.trustedCis.map((c) => c.slice());
     const roles = opts.tlsRoles ?? ['DPtls', 'DStls'];
@@ -369,7 +372,7 @@ export class RspHttpClient {
             const text = (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8');
             settle(undefined, checkExecutionStatus(text, address, path, status));
           } catch (e) {
-            settle(e instanceof RspHttpError ? e : classifyBody(e, address, path, status));
+            settle(classifyBody(e, address, path, status));
           }
         },
         onError: fail,
@@ -380,12 +383,7 @@ export class RspHttpClient {
             origin,
             path,
             method: 'POST',
-            headers: {
-              'content-type': 'application/json;charset=UTF-8',
-              'x-admin-protocol': this.adminProtocol,
-              'user-agent': USER_AGENT,
-              accept: 'application/json',
-            },
+            headers: this.headers,
             body: payload,
           },
           handler,

@@ -22,8 +22,9 @@
  */
 import Database from 'better-sqlite3';
 import { Agent, request } from 'undici';
-import { hostNameMatches, verifyServerCertificate } from '../crypto/certs.js';
-import { parseCertificate, toPem } from '../crypto/x509.js';
+import { hostNameMatches, parseCertificateCached, verifyServerCertificate } from '../crypto/certs.js';
+import { toPem } from '../crypto/x509.js';
+import { hostOfAddress } from './identity.js';
 
 // ------------------------------------------------------------------------------------------------ JSON
 
@@ -195,19 +196,13 @@ export interface Es12Caller {
 
 /** The host part of an RSP server address `host[:port]` / `[v6]:port`, lower case. */
 export function hostOfRspAddress(address: string): string {
-  const a = address.trim();
-  if (a.startsWith('[')) {
-    const end = a.indexOf(']');
-    return (end > 0 ? a.slice(1, end) : a).toLowerCase();
-  }
-  const i = a.lastIndexOf(':');
-  return (i >= 0 && a.indexOf(':') === i ? a.slice(0, i) : a).toLowerCase();
+  return hostOfAddress(address).toLowerCase();
 }
 
 /** The dNSNames of a certificate's subjectAltName. */
 function dnsNamesOf(certDer: Uint8Array): string[] {
   try {
-    const names = parseCertificate(certDer).extensions.subjectAltName?.names ?? [];
+    const names = parseCertificateCached(certDer, 'server').extensions.subjectAltName?.names ?? [];
     return names.flatMap((n) => (n.type === 'dNSName' ? [n.value] : []));
   } catch {
     return [];

@@ -7,7 +7,12 @@
  * Layering: asn1/, crypto/, util/ and smdp/ only.
  */
 import { createHash } from 'node:crypto';
-import { decodeAuthenticateServerResponse, decodePrepareDownloadResponse, encodeSmdpSigned2 } from '../asn1/sgp22/authentication.js';
+import {
+  decodeAuthenticateServerResponse,
+  decodePrepareDownloadResponse,
+  encodeSmdpSigned2,
+  type AuthenticateServerResponse,
+} from '../asn1/sgp22/authentication.js';
 import { decodeCancelSessionResponse, euiccCancelSessionSignatureInput } from '../asn1/sgp22/cancel-session.js';
 import { decodeEUICCInfo1, type EUICCInfo2 } from '../asn1/sgp22/euicc-info.js';
 import { encodeStoreMetadataRequest, NotificationEventBit } from '../asn1/sgp22/metadata.js';
@@ -275,7 +280,7 @@ export class Es9pService {
 
   authenticateClient(body: Record<string, unknown>): { header: ResponseHeader } & Record<string, unknown> {
     const transactionId = tid(body);
-    const session = this.inventory.sessionCore(transactionId);
+    const session = this.inventory.session(transactionId);
     if (!session) throw new Es9pError('8.10.1', '3.9', 'transactionId unknown');
     const payload = b64(body, 'authenticateServerResponse');
     const reqHash = sha256(payload);
@@ -306,10 +311,16 @@ export class Es9pService {
     if (!ci) throw new Es9pError('8.11.1', '3.9', 'CI of the session no longer trusted');
     // The EUM must be issued by the CI chosen in initiateAuthentication (8.11.1/3.9). Checked on the
     // decoded response before the full verification so that the code is the specific one.
-    this.checkEumIssuer(payload, ciPkid);
+    let decoded: AuthenticateServerResponse | undefined;
+    try {
+      decoded = decodeAuthenticateServerResponse(payload);
+    } catch {
+      decoded = undefined; // reported by the full verification (8.1.3 / malformed)
+    }
+    if (decoded) this.checkEumIssuer(decoded, ciPkid);
     let verified;
     try {
-      verified = verifyAuthenticateServerResponse(payload, {
+      verified = verifyAuthenticateServerResponse(decoded ?? payload, {
         trustedCis: [ci.der],
         transactionId: fromHex(transactionId),
         serverChallenge,
@@ -397,13 +408,7 @@ export class Es9pService {
   }
 
   /** The EUM must name (AKI) the CI chosen in initiateAuthentication: none → 8.1.2/6.1, another → 8.11.1/3.9. */
-  private checkEumIssuer(payload: Uint8Array, ciPkid: Uint8Array): void {
-    let r;
-    try {
-      r = decodeAuthenticateServerResponse(payload);
-    } catch {
-      return; // reported by the full verification
-    }
+  private checkEumIssuer(r: AuthenticateServerResponse, ciPkid: Uint8Array): void {
     if (r.kind !== 'authenticateResponseOk') return;
     let eum: Certificate;
     try {
@@ -428,7 +433,7 @@ export class Es9pService {
 
   getBoundProfilePackage(body: Record<string, unknown>): { header: ResponseHeader } & Record<string, unknown> {
     const transactionId = tid(body);
-    const s = this.inventory.sessionCore(transactionId);
+    const s = this.inventory.session(transactionId);
     if (!s || s.state === 'initiated' || !s.euiccCert || !s.smdpSignature2 || !s.iccid || !s.eid || !s.matchingId) {
       throw new Es9pError('8.10.1', '3.9', 'transactionId unknown');
     }
@@ -513,7 +518,7 @@ export class Es9pService {
   private handlePir(pir: ProfileInstallationResult, raw: Uint8Array): void {
     const d = pir.profileInstallationResultData;
     const transactionId = toHex(d.transactionId).toUpperCase();
-    const s = this.inventory.sessionCore(transactionId);
+    const s = this.inventory.session(transactionId);
     const success = d.finalResult.kind === 'successResult';
     const md = d.notificationMetadata;
     const iccid = md.iccid ? decodeIccid(md.iccid) : s?.iccid;
@@ -582,7 +587,7 @@ export class Es9pService {
 
   cancelSession(body: Record<string, unknown>): { header: ResponseHeader } {
     const transactionId = tid(body);
-    const s = this.inventory.sessionCore(transactionId);
+    const s = this.inventory.session(transactionId);
     if (!s || !s.euiccCert) throw new Es9pError('8.10.1', '3.9', 'transactionId unknown');
     const payload = b64(body, 'cancelSessionResponse');
     let r;

@@ -220,7 +220,7 @@ export function migrateSessionsBppSeed(db: Database.Database): void {
 }
 
 /** The sessions columns in use (see migrateSessionsBppSeed). */
-const SESSION_CORE_COLUMNS =
+const SESSION_COLUMNS =
   'transaction_id, state, created_at, expires_at, euicc_challenge, server_challenge, ci_pkid, eid, matching_id, iccid, euicc_cert, smdp_signature2, cc_required, euicc_otpk, ac_request_hash, bpp_seed';
 const PROFILE_COLUMNS =
   'iccid, (SELECT length(upp) FROM profile_upps u WHERE u.iccid = profiles.iccid) AS upp_size, metadata, profile_type, state, eid, matching_id';
@@ -397,15 +397,7 @@ export class SmdpInventory {
     const mark = this.#changes();
     const t0 = performance.now();
     try {
-      let fd = this.#walFd;
-      if (fd === undefined) {
-        try {
-          fd = this.#walFd = openSync(this.#walPath!, 'r');
-        } catch {
-          // no WAL file to sync: a full checkpoint syncs the WAL and the database file
-          this.db.pragma('wal_checkpoint(FULL)');
-        }
-      }
+      const fd = this.#walFdOrCheckpoint();
       if (fd !== undefined) fdatasyncSync(fd);
     } catch (e) {
       for (const w of waiters) w.reject(e);
@@ -417,6 +409,20 @@ export class SmdpInventory {
     for (const w of waiters) w.resolve();
   }
 
+  /**
+   * The WAL file's descriptor to sync; undefined when there is no WAL file, after a full checkpoint (which
+   * syncs the WAL and the database file: blocking, exceptional) has done the syncing instead.
+   */
+  #walFdOrCheckpoint(): number | undefined {
+    if (this.#walFd !== undefined) return this.#walFd;
+    try {
+      return (this.#walFd = openSync(this.#walPath!, 'r'));
+    } catch {
+      this.db.pragma('wal_checkpoint(FULL)');
+      return undefined;
+    }
+  }
+
   #afterRunning(): Promise<void> {
     this.#syncNext = undefined;
     return this.#changes() === this.#syncedChanges ? Promise.resolve() : this.#startSync();
@@ -425,16 +431,19 @@ export class SmdpInventory {
   #startSync(): Promise<void> {
     const failed = this.#commitTurn();
     if (failed !== undefined) return Promise.reject(failed);
-    this.#syncedChanges = this.#changes();
-    let fd: number;
-    try {
-      fd = this.#walFd ??= openSync(this.#walPath!, 'r');
-    } catch {
-      // no WAL file to sync: a full checkpoint syncs the WAL and the database file (blocking, exceptional)
-      this.db.pragma('wal_checkpoint(FULL)');
+    const mark = this.#changes();
+    const fd = this.#walFdOrCheckpoint();
+    if (fd === undefined) {
+      this.#syncedChanges = mark;
       return Promise.resolve();
     }
-    const p = new Promise<void>((resolve, reject) => fdatasync(fd, (e) => (e ? reject(e) : resolve())));
+    const p = new Promise<void>((resolve, reject) =>
+      fdatasync(fd, (e) => {
+        if (e) return reject(e);
+        if (mark > this.#syncedChanges) this.#syncedChanges = mark;
+        resolve();
+      }),
+    );
     this.#syncRunning = p;
     const done = (): void => {
       if (this.#syncRunning === p) this.#syncRunning = undefined;
@@ -796,12 +805,7 @@ export class SmdpInventory {
 
   /** The session, or undefined when unknown or expired. */
   session(transactionId: string): SessionRecord | undefined {
-    return this.sessionCore(transactionId);
-  }
-
-  /** The session (what the ES9+ functions read on their normal path; the same as {@link session}). */
-  sessionCore(transactionId: string): SessionRecord | undefined {
-    const r = this.stmt(`SELECT ${SESSION_CORE_COLUMNS} FROM sessions WHERE transaction_id = ?`).get(transactionId) as SessionRow | undefined;
+    const r = this.stmt(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE transaction_id = ?`).get(transactionId) as SessionRow | undefined;
     return r && this.sessionFromRow(r);
   }
 

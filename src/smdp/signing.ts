@@ -18,6 +18,7 @@ import {
   euiccSignature2Input,
   signatureTlv,
   type AuthenticateResponseOk,
+  type AuthenticateServerResponse,
   type CtxParams1,
   type EuiccSigned1,
   type EUICCSigned2,
@@ -127,7 +128,8 @@ export interface VerifiedAuthenticateServerResponse {
  * with PK.EUICC over euiccSigned1 as received.
  */
 export function verifyAuthenticateServerResponse(
-  response: Uint8Array,
+  /** The DER, or its decoding when the caller has it already. */
+  response: Uint8Array | AuthenticateServerResponse,
   expected: {
     readonly trustedCis: readonly CertificateInput[];
     readonly transactionId: Uint8Array;
@@ -137,9 +139,9 @@ export function verifyAuthenticateServerResponse(
     readonly checkDates?: boolean;
   },
 ): VerifiedAuthenticateServerResponse {
-  let r;
+  let r: AuthenticateServerResponse;
   try {
-    r = decodeAuthenticateServerResponse(response);
+    r = response instanceof Uint8Array ? decodeAuthenticateServerResponse(response) : response;
   } catch (e) {
     throw new SmdpError('malformed', `AuthenticateServerResponse: ${(e as Error).message}`, undefined, { cause: e });
   }

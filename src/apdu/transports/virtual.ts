@@ -1,7 +1,7 @@
 /**
  * In-process APDU transport to a {@link SoftEuicc} (the embedded default card of the LPA), implementing
- * {@link ApduTransport}. Each transmit goes through the card's transmitAsync (so delay/disconnect fault
- * rules apply). A `disconnect` fault (CardDisconnectedError) becomes TransportError('disconnected') and
+ * {@link ApduTransport}. Each transmit is answered by the card at once (SoftEuicc.transmitTimed); a delay
+ * fault rule holds the answer back, and disconnect fault rules apply. A `disconnect` fault (CardDisconnectedError) becomes TransportError('disconnected') and
  * the transport stays down; after close(), every transmit rejects with TransportError('closed').
  * A per-APDU `timeoutMs` gives TransportError('timeout') (the card itself has already processed the APDU).
  */
@@ -43,20 +43,11 @@ export class VirtualTransport implements ApduTransport {
     }
     // the card answers synchronously: only a delay fault rule makes the answer late (and the timeout matter)
     if (answer.delayMs <= 0) return answer.response;
-    const late = new Promise<Uint8Array>((resolve) => setTimeout(() => resolve(answer.response), answer.delayMs));
     const ms = options.timeoutMs;
-    if (ms === undefined) return late;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      return await Promise.race([
-        late,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new TransportError('timeout', `no answer within ${ms} ms`)), ms);
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
+    const timesOut = ms !== undefined && answer.delayMs > ms;
+    await new Promise((resolve) => setTimeout(resolve, timesOut ? ms : answer.delayMs));
+    if (timesOut) throw new TransportError('timeout', `no answer within ${ms} ms`);
+    return answer.response;
   }
 
   /** End the connection (the card itself stays usable for other transports). Idempotent. */
