@@ -17,8 +17,8 @@
  * daemon-only client does not load SQLite and the LPA.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join, resolve as resolvePath } from 'node:path';
+import { resolve as resolvePath } from 'node:path';
+import { defaultHome, homePaths, readShellToken } from '../service/home-paths.js';
 import type { EsimService } from '../service/service.js';
 import {
   SHELL_CALLER,
@@ -242,10 +242,6 @@ async function loadService(): Promise<typeof import('../service/service.js')> {
   return import('../service/service.js');
 }
 
-async function loadHome(): Promise<typeof import('../service/home.js')> {
-  return import('../service/home.js');
-}
-
 async function loadIpc(): Promise<typeof import('../service/ipc.js')> {
   return import('../service/ipc.js');
 }
@@ -312,7 +308,6 @@ export async function openSocket(socket: string, token: string, connectTimeoutMs
 
 /** The default `eSIM`'s backend (see the file comment). */
 export async function openDefault(): Promise<OpenedBackend> {
-  const { defaultHome, homePaths, readShellToken } = await loadHome();
   const home = resolvePath(defaultHome());
   const envToken = process.env.ESIM_TOKEN !== undefined && process.env.ESIM_TOKEN.length > 0 ? process.env.ESIM_TOKEN : undefined;
   const envSocket = process.env.ESIM_SOCKET;
@@ -320,7 +315,7 @@ export async function openDefault(): Promise<OpenedBackend> {
   const paths = homePaths(home);
   if (existsSync(paths.socket) || existsSync(paths.lock)) {
     // a daemon may run on this home (its socket: the lock file's, else home/esim.sock); none answers → in-process
-    const { connectToDaemon } = await import('../service/daemon.js');
+    const { connectToDaemon } = await import('../service/daemon-client.js');
     const backend = await connectToDaemon(home, { ...(envToken !== undefined && { token: envToken }), connectTimeoutMs: 2000 });
     if (backend) return { backend };
   }
@@ -358,9 +353,7 @@ export function slotsFileSupports(home: string, slotId: number): boolean {
   }
 }
 
-/** ESIM_HOME or ~/.esimkit, without loading home.ts (kept in step with src/service/home.ts defaultHome). */
+/** ESIM_HOME or ~/.esimkit, absolute (src/service/home-paths.ts defaultHome, which loads no service code). */
 export function defaultHomeSync(): string {
-  const env = process.env.ESIM_HOME;
-  if (env !== undefined && env.length > 0) return resolvePath(env);
-  return join(homedir(), '.esimkit');
+  return resolvePath(defaultHome());
 }

@@ -46,15 +46,15 @@ export function registerChipCommands(program: Command, io: CliIo): void {
     .action(async (opts: CommonOpts) => {
       await withService(io, opts, async ({ esim }, out) => {
         const eid = await esim.getEid(opts.slot);
-        const info = await esim.getEuiccInfo(opts.slot);
         const defaultSmdpAddress = await esim.getDefaultSmdpAddress(opts.slot);
         const info2 = (await esim.getEuiccInfo2(opts.slot)) as EuiccInfo2Like;
         const res = info2.extCardResource ?? {};
+        const osVersion = info2.firmwareVersion ?? ''; // what getEuiccInfo answers (the same EUICCInfo2 read)
         if (out.json) {
           printJson(out, {
             slot: opts.slot,
             eid,
-            osVersion: info.osVersion,
+            osVersion,
             defaultSmdpAddress,
             svn: info2.svn ?? null,
             profileVersion: info2.profileVersion ?? null,
@@ -69,7 +69,7 @@ export function registerChipCommands(program: Command, io: CliIo): void {
           fields(out, [
             ['slot', String(opts.slot)],
             ['EID', paint(out, 'cyan', eid)],
-            ['OS version', info.osVersion],
+            ['OS version', osVersion],
             ['default SM-DP+', defaultSmdpAddress],
             ['SGP.22 version', info2.svn ?? ''],
             ['SAIP version', info2.profileVersion ?? ''],

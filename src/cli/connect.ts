@@ -12,10 +12,10 @@
  * The token's value is never printed. Service and socket code are imported lazily.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { homedir } from 'node:os';
+import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { ESim } from '../api/esim.js';
+import { defaultHome, homePaths, readShellToken } from '../service/home-paths.js';
 import type { EsimBackend } from '../service/protocol.js';
 import type { CliIo } from './io.js';
 import { envOf, failure, outFor, type Out } from './output.js';
@@ -41,13 +41,13 @@ function nonEmpty(v: string | undefined): string | undefined {
 
 /** The home a command works on: --home, else ESIM_HOME, else ~/.esimkit (absolute). */
 export function homeOf(io: CliIo, home: string | undefined): string {
-  return resolve(home ?? nonEmpty(envOf(io)['ESIM_HOME']) ?? join(homedir(), '.esimkit'));
+  return resolve(home ?? defaultHome(envOf(io)));
 }
 
 /** The socket a running daemon wrote into home/daemon.lock, if any. */
 function lockSocket(home: string): string | undefined {
   try {
-    const v = JSON.parse(readFileSync(join(home, 'daemon.lock'), 'utf8')) as { socket?: unknown };
+    const v = JSON.parse(readFileSync(homePaths(home).lock, 'utf8')) as { socket?: unknown };
     return typeof v.socket === 'string' && v.socket.length > 0 ? v.socket : undefined;
   } catch {
     return undefined;
@@ -56,12 +56,12 @@ function lockSocket(home: string): string | undefined {
 
 /** A SocketBackend when the daemon's socket answers at once; undefined to take the slow path. A refused token rejects. */
 async function connectFast(home: string, envToken: string | undefined): Promise<EsimBackend | undefined> {
-  const socket = lockSocket(home) ?? join(home, 'esim.sock');
+  const socket = lockSocket(home) ?? homePaths(home).socket;
   if (!existsSync(socket)) return undefined;
   let token = envToken;
   if (token === undefined) {
     try {
-      token = readFileSync(join(home, 'shell.token'), 'utf8').trim();
+      token = readFileSync(homePaths(home).shellToken, 'utf8').trim();
     } catch {
       return undefined;
     }
@@ -89,17 +89,17 @@ export async function connect(io: CliIo, o: ConnectOptions = {}): Promise<Connec
   const socket = o.socket ?? nonEmpty(env['ESIM_SOCKET']);
   const { createESim } = await import('../api/esim.js');
   if (socket !== undefined) {
-    const { readShellToken } = await import('../service/home.js');
     const { SocketBackend } = await import('../service/ipc.js');
     const backend = await SocketBackend.connect(resolve(socket), envToken ?? readShellToken(home), { connectTimeoutMs: 3000 });
     return wrap(createESim({ backend }), 'daemon', home);
   }
-  if (existsSync(join(home, 'esim.sock')) || existsSync(join(home, 'daemon.lock'))) {
+  const paths = homePaths(home);
+  if (existsSync(paths.socket) || existsSync(paths.lock)) {
     // fast path (loads only the socket client): the lock's socket, else home/esim.sock, with the token
     const fast = await connectFast(home, envToken);
     if (fast) return wrap(createESim({ backend: fast }), 'daemon', home);
     // a daemon still starting, a stale lock...: the daemon module's own rules (retries while it is alive)
-    const { connectToDaemon } = await import('../service/daemon.js');
+    const { connectToDaemon } = await import('../service/daemon-client.js');
     const backend = await connectToDaemon(home, { ...(envToken !== undefined && { token: envToken }), connectTimeoutMs: 3000 });
     if (backend) return wrap(createESim({ backend }), 'daemon', home);
   }

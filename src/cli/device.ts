@@ -33,8 +33,8 @@ async function confirmOnTty(io: CliIo): Promise<boolean> {
 export async function factoryResetHome(home: string, o: { socket?: string } = {}): Promise<{ via: 'daemon' | 'in-process'; results: ResetResult }> {
   // loaded when needed: `esim` starts faster
   const [{ connectToDaemon, readDaemonLock }, { readShellToken }, { EsimService }] = await Promise.all([
-    import('../service/daemon.js'),
-    import('../service/home.js'),
+    import('../service/daemon-client.js'),
+    import('../service/home-paths.js'),
     import('../service/service.js'),
   ]);
   const backend = await connectToDaemon(home, { ...(o.socket ? { socket: o.socket } : {}), token: readShellToken(home) });
@@ -69,7 +69,7 @@ export function registerDeviceCommands(program: Command, io: CliIo): void {
     .addHelpText('after', '\nExample:\n  esim device factory-reset --yes')
     .action(async (opts: { yes?: boolean; home?: string; socket?: string; json?: boolean }) => {
       if (!opts.yes && !(await confirmOnTty(io))) throw new CliFailure('factory reset cancelled');
-      const home = opts.home ?? (await import('../service/home.js')).defaultHome();
+      const home = opts.home ?? (await import('../service/home-paths.js')).defaultHome();
       let r;
       try {
         r = await factoryResetHome(home, opts.socket ? { socket: opts.socket } : {});

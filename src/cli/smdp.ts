@@ -297,19 +297,14 @@ Exit codes: 0 ok, 1 failure, 2 usage.`,
       const db = needDb(resolve(o.db), true);
       const schema = new SmdpInventory(db); // schema (+ the SM-DS registrations migration)
       const regs = new Map<string, SmdsRegistration[]>();
-      try {
-        for (const x of new SmdsRegistrationStore(schema.db).all()) regs.set(x.matchingId, [...(regs.get(x.matchingId) ?? []), x]);
-      } finally {
-        schema.close();
-      }
-      const d = new Database(db, { readonly: true });
       let rows: { matching_id: string; iccid: string; eid: string | null; state: string; cc: number; pstate: string | null }[];
       try {
-        rows = d
+        for (const x of new SmdsRegistrationStore(schema.db).all()) regs.set(x.matchingId, [...(regs.get(x.matchingId) ?? []), x]);
+        rows = schema.db
           .prepare('SELECT o.matching_id, o.iccid, o.eid, o.state, o.cc_hash IS NOT NULL AS cc, p.state AS pstate FROM orders o LEFT JOIN profiles p ON p.iccid = o.iccid ORDER BY o.created_at, o.rowid')
           .all() as typeof rows;
       } finally {
-        d.close();
+        schema.close();
       }
       const list = rows.map((x) => ({
         matchingId: x.matching_id,

@@ -8,15 +8,20 @@
  * roll back (EsimService.close), their answers are delivered, then the socket and the lock are removed.
  * Logs one JSON line per event (stderr by default); never tokens, session ids, call arguments or codes.
  */
-import { existsSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CallerRegistry } from './callers.js';
-import { ensureHome, homePaths, readShellToken, defaultHome, type HomePaths } from './home.js';
+import { heldLocks, lockAlive, parseLock, procStartOf, type DaemonLockInfo } from './daemon-client.js';
+import { ensureHome } from './home.js';
+import { defaultHome, readShellToken, type HomePaths } from './home-paths.js';
 import { serveHttpApi, type HttpApi, type HttpApiOptions } from './http-api.js';
-import { serveSocket, SocketBackend, type DaemonLog, type SocketServer } from './ipc.js';
-import { ServiceError, type SlotJson } from './protocol.js';
+import { serveSocket, type DaemonLog, type SocketServer } from './ipc.js';
+import type { SlotJson } from './protocol.js';
 import { EsimService } from './service.js';
+
+// the client side (lock file reading, connecting) lives in daemon-client.ts; re-exported for every existing importer
+export { connectToDaemon, readDaemonLock, type DaemonLockInfo } from './daemon-client.js';
 
 // ------------------------------------------------------------------------------------------ logging
 
@@ -49,17 +54,6 @@ export function jsonLogger(write: (line: string) => void, minLevel: LogLevel = e
 
 // ------------------------------------------------------------------------------------------ lock file
 
-export interface DaemonLockInfo {
-  readonly pid: number;
-  /** /proc/<pid>/stat start time (Linux): tells a reused pid from the daemon's. */
-  readonly procStart?: string;
-  readonly nonce: string;
-  readonly home: string;
-  readonly startedAt: number;
-  readonly socket?: string;
-  readonly dashboardUrl?: string;
-}
-
 /** A daemon already runs on this home. */
 export class DaemonRunningError extends Error {
   override readonly name = 'DaemonRunningError';
@@ -75,59 +69,11 @@ export class DaemonRunningError extends Error {
   }
 }
 
-/** Locks held by daemons of this process (several daemons on different homes can run in one process, e.g. tests). */
-const heldLocks = new Map<string, string>();
-
-function procStartOf(pid: number): string | undefined {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return s.slice(s.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
-
-function parseLock(text: string): DaemonLockInfo | undefined {
-  try {
-    const v = JSON.parse(text) as DaemonLockInfo;
-    return typeof v === 'object' && v !== null && Number.isSafeInteger(v.pid) && typeof v.nonce === 'string' ? v : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function lockAlive(lockFile: string, info: DaemonLockInfo): boolean {
-  if (info.pid === process.pid) return heldLocks.get(lockFile) === info.nonce;
-  try {
-    process.kill(info.pid, 0);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  if (info.procStart !== undefined) {
-    const now = procStartOf(info.pid);
-    if (now !== undefined && now !== info.procStart) return false; // the pid was reused
-  }
-  return true;
-}
-
-/** The home's daemon lock, and whether its daemon is alive (undefined: no lock file). */
-export function readDaemonLock(home: string): (DaemonLockInfo & { alive: boolean }) | undefined {
-  const file = homePaths(resolvePath(home)).lock;
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-  const info = parseLock(text);
-  if (!info) return undefined;
-  return { ...info, alive: lockAlive(file, info) };
-}
-
 function acquireLock(lockFile: string, home: string): DaemonLockInfo {
+  const procStart = procStartOf(process.pid);
   const info: DaemonLockInfo = {
     pid: process.pid,
-    ...(procStartOf(process.pid) !== undefined ? { procStart: procStartOf(process.pid)! } : {}),
+    ...(procStart !== undefined ? { procStart } : {}),
     nonce: randomBytes(16).toString('hex'),
     home,
     startedAt: Date.now(),
@@ -212,15 +158,6 @@ export interface RunningDaemon {
   stop(): Promise<void>;
 }
 
-function configuredDashboardPort(paths: HomePaths): number | undefined {
-  try {
-    const v = (JSON.parse(readFileSync(paths.slotsFile, 'utf8')) as Record<string, unknown>)['dashboardPort'];
-    return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 65535 ? v : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Start the daemon on a home (see the file comment). Rejects with DaemonRunningError when one already runs there. */
 export async function runDaemon(o: RunDaemonOptions = {}): Promise<RunningDaemon> {
   const home = resolvePath(o.home ?? defaultHome());
@@ -241,7 +178,7 @@ export async function runDaemon(o: RunDaemonOptions = {}): Promise<RunningDaemon
     registry = new CallerRegistry(service.store.db, { shellTokenFile: paths.shellToken });
     sock = await serveSocket(service, registry, socketPath, { log });
 
-    const fromConfig = o.dashboardPort === undefined ? configuredDashboardPort(paths) : undefined;
+    const fromConfig = o.dashboardPort === undefined ? service.config.dashboardPort : undefined;
     const handle = o.dashboard;
     try {
       http = await serveHttpApi(service, registry, { port: o.dashboardPort ?? fromConfig ?? 0, log, handle });
@@ -321,39 +258,6 @@ export async function runDaemon(o: RunDaemonOptions = {}): Promise<RunningDaemon
     closed,
     stop,
   };
-}
-
-/**
- * A SocketBackend to the daemon of `home` when one answers (socket: `o.socket`, else the running daemon's
- * from its lock file, else home/esim.sock; token: `o.token`, else the home's shell token); undefined when no
- * daemon runs there. When the lock file says a daemon is alive (e.g. still starting), connecting is retried
- * until `connectTimeoutMs` (default 3 s), then ServiceError 3120001 — never undefined, so that callers do not
- * open the daemon's cards in-process beside it. Other refusals (a bad token: 201) reject.
- */
-export async function connectToDaemon(
-  home: string,
-  o: { socket?: string; token?: string; connectTimeoutMs?: number } = {},
-): Promise<SocketBackend | undefined> {
-  const h = resolvePath(home);
-  const timeoutMs = o.connectTimeoutMs ?? 3000;
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const lock = readDaemonLock(h);
-    const alive = lock?.alive === true;
-    const socket = o.socket ?? (alive ? lock.socket : undefined) ?? homePaths(h).socket;
-    if (existsSync(socket)) {
-      try {
-        return await SocketBackend.connect(socket, o.token ?? readShellToken(h), { connectTimeoutMs: Math.max(100, deadline - Date.now()) });
-      } catch (e) {
-        if (!(e instanceof ServiceError) || e.code !== 3120001) throw e;
-      }
-    }
-    if (!alive) return undefined;
-    if (Date.now() >= deadline) {
-      throw new ServiceError(3120001, `Service connection failed: the daemon (pid ${lock.pid}) of ${h} does not answer on ${socket}.`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** Slot descriptions as the welcome carries them (for summaries). */

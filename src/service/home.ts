@@ -28,7 +28,6 @@ import {
   closeSync,
   existsSync,
   fsyncSync,
-  linkSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -39,8 +38,7 @@ import {
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { homedir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { buildProfilePackage } from '../asn1/saip.js';
 import type { Curve } from '../crypto/ecdsa.js';
 import { SoftEuicc } from '../euicc/card.js';
@@ -48,50 +46,13 @@ import { createIdentity } from '../euicc/identity.js';
 import { SmdsEventStore } from '../smdp/es12.js';
 import { SmdpInventory } from '../smdp/inventory.js';
 import { loadOrCreateEum, loadOrCreatePki, loadOrCreateSmdsPki } from '../smdp/pki-store.js';
+import { newToken } from './callers.js';
 import { DEMO_ICON_COLOURS, demoIcon } from './demo-icon.js';
+import { DIR_MODE, homePaths, pidAlive, SECRET_MODE, writePrivate, type HomePaths } from './home-paths.js';
 import { buildDemoOsImage, OS_IMAGE_EXTENSION } from './osu.js';
 
-/** process.env.ESIM_HOME || ~/.esimkit */
-export function defaultHome(): string {
-  return process.env['ESIM_HOME'] || join(homedir(), '.esimkit');
-}
-
-export interface HomePaths {
-  readonly home: string;
-  readonly slotsFile: string;
-  readonly serviceDb: string;
-  /** home/esim.sock */
-  readonly socket: string;
-  /** home/shell.token */
-  readonly shellToken: string;
-  /** home/daemon.lock */
-  readonly lock: string;
-  readonly pkiDir: string;
-  readonly osuDir: string;
-  /** home/cards (the embedded default's card state files) */
-  readonly cardsDir: string;
-  /** home/demo (demo SM-DP+ and SM-DS databases) */
-  readonly demoDir: string;
-  /** home/demo.json */
-  readonly demoFile: string;
-}
-
-export function homePaths(home: string): HomePaths {
-  const h = resolve(home);
-  return {
-    home: h,
-    slotsFile: join(h, 'slots.json'),
-    serviceDb: join(h, 'service.db'),
-    socket: join(h, 'esim.sock'),
-    shellToken: join(h, 'shell.token'),
-    lock: join(h, 'daemon.lock'),
-    pkiDir: join(h, 'pki'),
-    osuDir: join(h, 'osu'),
-    cardsDir: join(h, 'cards'),
-    demoDir: join(h, 'demo'),
-    demoFile: join(h, 'demo.json'),
-  };
-}
+// the light part (paths, shell token) lives in home-paths.ts; re-exported for every existing importer
+export { defaultHome, homePaths, readShellToken, type HomePaths } from './home-paths.js';
 
 /** The OS version of the demo image in home/osu (the cards ship with 1.0.0). */
 export const DEMO_OS_VERSION = '1.1.0';
@@ -100,17 +61,9 @@ export const DEFAULT_SLOT_COUNT = 2;
 
 // ------------------------------------------------------------------------------------------ helpers
 
-const DIR_MODE = 0o700;
-const SECRET_MODE = 0o600;
-
 function mkdirPrivate(path: string): void {
   mkdirSync(path, { recursive: true, mode: DIR_MODE });
   chmodSync(path, DIR_MODE);
-}
-
-function writePrivate(path: string, data: string | Uint8Array): void {
-  writeFileSync(path, data, { mode: SECRET_MODE });
-  chmodSync(path, SECRET_MODE);
 }
 
 function fsyncDir(path: string): void {
@@ -128,16 +81,6 @@ function fsyncDir(path: string): void {
 
 function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
-function pidAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Temporary folders `<prefix><pid>-<random>` in `dir` left by dead processes (or older than an hour) are removed. */
@@ -353,7 +296,7 @@ function buildDefault(dir: string, curve: Curve): void {
   writePrivate(p.demoFile, `${JSON.stringify({ smdpAddress, smdsAddress, activationCodes: demo.activationCodes }, null, 2)}\n`);
 
   writeFileSync(join(p.osuDir, `esimkit-os-${DEMO_OS_VERSION}${OS_IMAGE_EXTENSION}`), buildDemoOsImage(eum.privateKey, DEMO_OS_VERSION));
-  writePrivate(p.shellToken, `${randomBytes(32).toString('base64url')}\n`);
+  writePrivate(p.shellToken, `${newToken()}\n`);
 
   const slots = {
     version: 1,
@@ -493,45 +436,6 @@ export function ensureHome(home: string, opts: { curve?: 'P-256' | 'brainpoolP25
       unlinkSync(join(abs, INIT_LOCK));
     } catch {
       /* already gone */
-    }
-  }
-}
-
-/** The shell identity's token; creates it (0600, 32 random bytes base64url) if missing. */
-export function readShellToken(home: string): string {
-  const path = homePaths(home).shellToken;
-  const read = (): string | undefined => {
-    try {
-      const t = readFileSync(path, 'utf8').trim();
-      return t.length > 0 ? t : undefined;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw e;
-    }
-  };
-  const existing = read();
-  if (existing !== undefined) return existing;
-  mkdirSync(dirname(path), { recursive: true, mode: DIR_MODE });
-  const token = randomBytes(32).toString('base64url');
-  // write a complete temp file, then link it into place: the token file never exists half-written
-  const tmp = `${path}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
-  writePrivate(tmp, `${token}\n`);
-  try {
-    try {
-      linkSync(tmp, path);
-      return token;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const other = read();
-      if (other !== undefined) return other; // another process made it first
-      renameSync(tmp, path); // an empty token file: replace it
-      return token;
-    }
-  } finally {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      /* renamed */
     }
   }
 }

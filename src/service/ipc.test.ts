@@ -12,6 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CallerRegistry } from './callers.js';
 import { serveSocket, SocketBackend, SocketInUseError, type DaemonService } from './ipc.js';
 import { ServiceError } from './protocol.js';
+import { serviceCode } from '../../test/support/service.js';
 
 const SLOTS = [
   { slotId: 0, transport: 'virtual', ports: 1, removable: false, hasEuicc: true, osuProvider: true },
@@ -40,15 +41,6 @@ async function peer(path: string, onCall: (msg: { id: number; fn: string; args: 
   return server;
 }
 
-const codeOf = async (p: Promise<unknown>): Promise<number | 'resolved'> =>
-  p.then(
-    () => 'resolved' as const,
-    (e: unknown) => {
-      expect(e).toBeInstanceOf(ServiceError);
-      return (e as ServiceError).code;
-    },
-  );
-
 describe('SocketBackend', () => {
   let dir: string;
   let path: string;
@@ -76,7 +68,7 @@ describe('SocketBackend', () => {
     expect([e.code, e.message]).toEqual([201, 'Permission denied: unknown token.']);
     await new Promise<void>((r) => server!.close(() => r()));
     server = await peer(path, () => {}, () => {});
-    expect(await codeOf(SocketBackend.connect(path, 'tok', { connectTimeoutMs: 200 }))).toBe(3120001);
+    expect(await serviceCode(SocketBackend.connect(path, 'tok', { connectTimeoutMs: 200 }))).toBe(3120001);
   });
 
   it('isSupportedSync from the welcome; results and errors by id; a timed-out call → 3120002 and its late answer is dropped', async () => {
@@ -98,11 +90,11 @@ describe('SocketBackend', () => {
       held[0]!.s.write(JSON.stringify({ t: 'result', id: held[0]!.id, value: 'late' }) + '\n');
       expect(await b.invoke('getEid', [0])).toBe('eid-4');
       // arguments that are not JSON → 401 before anything is sent
-      expect(await codeOf(b.invoke('getEid', [10n]))).toBe(401);
+      expect(await serviceCode(b.invoke('getEid', [10n]))).toBe(401);
     } finally {
       await b.close();
     }
-    expect(await codeOf(b.invoke('getEid', [0]))).toBe(3120001);
+    expect(await serviceCode(b.invoke('getEid', [0]))).toBe(3120001);
   });
 
   it('a connection that drops mid-call → 3120001; the next call reconnects', async () => {
@@ -113,7 +105,7 @@ describe('SocketBackend', () => {
     });
     const b = await SocketBackend.connect(path, 'tok');
     try {
-      expect(await codeOf(b.invoke('getEid', [0]))).toBe(3120001);
+      expect(await serviceCode(b.invoke('getEid', [0]))).toBe(3120001);
       expect(await b.invoke('getEid', [0])).toBe('ok');
     } finally {
       await b.close();

@@ -38,6 +38,7 @@ import {
   buildOsImage,
   compareOsVersions,
   decodeOsuStatus,
+  formatOsVersion,
   osuCommands,
   OSU_INS_COMMIT,
   OSU_INS_STATUS,
@@ -48,7 +49,7 @@ import {
   parseOsVersion,
   type OsVersion,
 } from '../euicc/osu.js';
-import { utf8 } from '../util/hex.js';
+import { concatBytes, utf8 } from '../util/hex.js';
 import type { ServiceStore } from './store.js';
 
 /** OsuStatus values (src/api/types.ts OsuStatus; numbers of the seed). */
@@ -116,7 +117,7 @@ function listDir(dir: string): Candidate[] {
       const bytes = new Uint8Array(readFileSync(path));
       const img = parseOsImage(bytes);
       const v = img.header.version;
-      out.push({ version: v, versionText: `${v[0]}.${v[1]}.${v[2]}`, load: async () => bytes });
+      out.push({ version: v, versionText: formatOsVersion(v), load: async () => bytes });
     } catch {
       // not an OS image (or unreadable): ignored
     }
@@ -148,13 +149,7 @@ async function fetchBytes(url: string, dispatcher: Agent, max: number): Promise<
     }
     parts.push(c);
   }
-  const out = new Uint8Array(size);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  return concatBytes(...parts);
 }
 
 async function listUrl(url: string, dispatcher: Agent): Promise<Candidate[]> {
@@ -166,7 +161,7 @@ async function listUrl(url: string, dispatcher: Agent): Promise<Candidate[]> {
     } catch (e) {
       throw new SourceUnavailable(`${url} is not an OS image: ${(e as Error).message}`);
     }
-    return [{ version: v, versionText: `${v[0]}.${v[1]}.${v[2]}`, load: async () => bytes }];
+    return [{ version: v, versionText: formatOsVersion(v), load: async () => bytes }];
   }
   const raw = await fetchBytes(url, dispatcher, INDEX_MAX_BYTES);
   let index: unknown;
@@ -195,7 +190,7 @@ async function listUrl(url: string, dispatcher: Agent): Promise<Candidate[]> {
       load: async () => {
         const bytes = await fetchBytes(abs, dispatcher, IMAGE_MAX_BYTES);
         const got = parseOsImage(bytes).header.version;
-        if (compareOsVersions(got, v) !== 0) throw new Error(`${abs} holds OS ${got.join('.')}, the index says ${version}`);
+        if (compareOsVersions(got, v) !== 0) throw new Error(`${abs} holds OS ${formatOsVersion(got)}, the index says ${version}`);
         return bytes;
       },
     });

@@ -60,6 +60,7 @@ import {
   PUBLIC_FUNCTIONS,
   SYSTEM_FUNCTIONS,
 } from './protocol.js';
+import { slotsJson } from './ipc.js';
 import { CardQueue } from './queue.js';
 import {
   cancelSessionResultCode,
@@ -529,14 +530,7 @@ export class EsimService {
   // ------------------------------------------------------------------------------------------ functions
 
   listSlots(): SlotJson[] {
-    return this.config.slots.map((s) => ({
-      slotId: s.slotId,
-      transport: s.kind,
-      ports: s.ports,
-      removable: s.removable,
-      hasEuicc: s.hasEuicc,
-      osuProvider: s.osu !== undefined,
-    }));
+    return slotsJson(this);
   }
 
   private async getEid(slot: Slot, o: InvokeOptions): Promise<string> {
