@@ -31,7 +31,7 @@ import {
 } from '../src/service/protocol.js';
 import { PARAMETERS } from '../src/service/validate.js';
 import { describeWithSeed, seed, type SeedFunction } from './support/api-seed.js';
-import { CONFIG, expectedCode, ICCID, MATRIX_CALLERS, PROBE, PROFILE, UNPROBED } from './support/api-matrix.js';
+import { CONFIG, expectedCode, ICCID, MATRIX_CALLERS, PROBE, PROFILE, rejection, UNPROBED } from './support/api-matrix.js';
 
 // The namespace's default instance must never touch the user's ~/.esimkit from this test.
 const scratch = mkdtempSync(join(tmpdir(), 'esimkit-api-conf-'));
@@ -52,17 +52,6 @@ function syncThrow(f: () => unknown): BusinessError | undefined {
     if (e instanceof BusinessError) return e;
     throw e;
   }
-}
-
-async function rejection(p: unknown): Promise<BusinessError> {
-  expect(p).toBeInstanceOf(Promise);
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(BusinessError);
-    return e as BusinessError;
-  }
-  throw new Error('expected a rejection');
 }
 
 /** A value of the right type for a seed parameter type. */

@@ -16,7 +16,7 @@ import { BusinessError, createESim, eSIM, type ESim } from '../src/index.js';
 import { runDaemon, type RunningDaemon } from '../src/service/daemon.js';
 import { ensureHome, homePaths, readShellToken } from '../src/service/home.js';
 import { EXTENSION_FUNCTIONS, FUNCTION_PERMISSION, PUBLIC_FUNCTIONS, SYSTEM_FUNCTIONS, type ApiFunction, type ProfileChangeEvent } from '../src/service/protocol.js';
-import { CONFIG, expectedCode, MATRIX_CALLERS, PROBE } from './support/api-matrix.js';
+import { CONFIG, expectedCode, MATRIX_CALLERS, PROBE, rejection } from './support/api-matrix.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const REGISTER = join(repo, 'src', 'api', 'register.ts');
@@ -28,17 +28,6 @@ delete process.env.ESIM_TOKEN;
 afterAll(() => {
   rmSync(scratch, { recursive: true, force: true });
 });
-
-async function rejection(p: unknown): Promise<BusinessError> {
-  expect(p).toBeInstanceOf(Promise);
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(BusinessError);
-    return e as BusinessError;
-  }
-  throw new Error('expected a rejection');
-}
 
 interface Run {
   code: number | null;

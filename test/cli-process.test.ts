@@ -140,8 +140,10 @@ describe('Ctrl-C during esim profile download (child process, embedded service)'
 });
 
 const haveScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0;
+const skipTerminal = !haveScript && !REQUIRE_SYSTEM_TESTS;
+const terminalTitle = 'esim on a terminal (pseudo-terminal from `script`)';
 
-describe.skipIf(!haveScript && !REQUIRE_SYSTEM_TESTS)('esim on a terminal (pseudo-terminal from `script`)', () => {
+describe.skipIf(skipTerminal)(skipTerminal ? `${terminalTitle} [skipped: needs util-linux \`script\` (apt-get install util-linux)]` : terminalTitle, () => {
   let home: ReturnType<typeof makeHome>;
   let nodeArgs: string;
   beforeAll(async () => {

@@ -12,10 +12,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readDaemonLock } from '../src/service/daemon.js';
 import { readShellToken } from '../src/service/home.js';
 import { SocketBackend } from '../src/service/ipc.js';
-import { ServiceError, SHELL_CALLER, type DownloadProgressEvent } from '../src/service/protocol.js';
+import { SHELL_CALLER, type DownloadProgressEvent } from '../src/service/protocol.js';
 import { EsimService } from '../src/service/service.js';
 import { bundledChildEntry, type ChildEntry } from './support/child-bundle.js';
 import { demoActivationCodes, DOWNLOAD_CONFIG, esimCliEntry, spawnNode, type Child } from './support/daemon.js';
+import { serviceCode } from './support/service.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../..');
 
@@ -47,16 +48,6 @@ async function serve(home: string): Promise<{ child: Child; summary: Summary }> 
   children.push(child);
   await child.waitStdout('\n');
   return { child, summary: JSON.parse(child.stdout.split('\n')[0]!) as Summary };
-}
-
-async function codeOf(p: Promise<unknown>): Promise<number | 'resolved'> {
-  try {
-    await p;
-    return 'resolved';
-  } catch (e) {
-    expect(e).toBeInstanceOf(ServiceError);
-    return (e as ServiceError).code;
-  }
 }
 
 /** The card after a daemon died mid-download: the profile is fully there or not at all, and the card works. */
@@ -93,7 +84,7 @@ async function downloadInFlight(b: SocketBackend, slotId: number, code: string):
     seen();
   });
   await new Promise((r) => setTimeout(r, 50)); // the sub line reaches the daemon before the call
-  const call = codeOf(b.invoke('downloadProfile', [slotId, 0, { activationCode: code }, DOWNLOAD_CONFIG]));
+  const call = serviceCode(b.invoke('downloadProfile', [slotId, 0, { activationCode: code }, DOWNLOAD_CONFIG]));
   await Promise.race([first, call]);
   return { call, progress };
 }
@@ -121,7 +112,7 @@ describe('esim serve (process)', () => {
     expect(await child.exited).toEqual({ code: 0, signal: null });
     expect(existsSync(summary.socket)).toBe(false);
     expect(existsSync(join(home, 'daemon.lock'))).toBe(false);
-    expect(await codeOf(b.invoke('getEid', [0]))).toBe(3120001);
+    expect(await serviceCode(b.invoke('getEid', [0]))).toBe(3120001);
     await b.close();
     for (const l of child.stderr.trim().split('\n')) expect(() => JSON.parse(l) as unknown).not.toThrow();
   });
@@ -132,7 +123,7 @@ describe('esim serve (process)', () => {
     const b = await SocketBackend.connect(summary.socket, readShellToken(home));
     expect(await b.invoke('getEid', [0])).toMatch(/^\d{32}$/);
     child.proc.kill('SIGSTOP'); // the call below is written but never answered
-    const inFlight = codeOf(b.invoke('getEuiccProfileInfoList', [0]));
+    const inFlight = serviceCode(b.invoke('getEuiccProfileInfoList', [0]));
     await new Promise((r) => setTimeout(r, 100));
     child.proc.kill('SIGKILL');
     expect(await inFlight).toBe(3120001);

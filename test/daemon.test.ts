@@ -12,18 +12,9 @@ import { runCli } from '../src/cli/main.js';
 import { DaemonRunningError, readDaemonLock, runDaemon, type RunningDaemon } from '../src/service/daemon.js';
 import { readShellToken } from '../src/service/home.js';
 import { SocketBackend } from '../src/service/ipc.js';
-import { MAX_LINE_BYTES, ServiceError, type DownloadProgressEvent, type ProfileChangeEvent } from '../src/service/protocol.js';
+import { MAX_LINE_BYTES, type DownloadProgressEvent, type ProfileChangeEvent } from '../src/service/protocol.js';
 import { demoActivationCodes, DOWNLOAD_CONFIG, RawClient } from './support/daemon.js';
-
-async function code(p: Promise<unknown>): Promise<number | 'resolved'> {
-  try {
-    await p;
-    return 'resolved';
-  } catch (e) {
-    expect(e).toBeInstanceOf(ServiceError);
-    return (e as ServiceError).code;
-  }
-}
+import { serviceCode } from './support/service.js';
 
 async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -68,14 +59,14 @@ describe('daemon (in-process)', () => {
     expect(eid1).toMatch(/^\d{32}$/);
     expect(eid0).not.toBe(eid1);
     // argument faults travel as ServiceError 401, not as a broken connection
-    expect(await code(shell.invoke('getEid', [9]))).toBe(401);
-    expect(await code(shell.invoke('getEid', ['0']))).toBe(401);
+    expect(await serviceCode(shell.invoke('getEid', [9]))).toBe(401);
+    expect(await serviceCode(shell.invoke('getEid', ['0']))).toBe(401);
     expect((await shell.invoke('getEuiccProfileInfoList', [0])) as { responseResult: number }).toMatchObject({ responseResult: 0 });
   });
 
   it('refuses a bad token (201) and a connection without hello', async () => {
-    expect(await code(SocketBackend.connect(d.socketPath, 'not-a-token'))).toBe(201);
-    expect(await code(SocketBackend.connect(d.socketPath, readShellToken(home) + 'x'))).toBe(201);
+    expect(await serviceCode(SocketBackend.connect(d.socketPath, 'not-a-token'))).toBe(201);
+    expect(await serviceCode(SocketBackend.connect(d.socketPath, readShellToken(home) + 'x'))).toBe(201);
     const raw = await RawClient.connect(d.socketPath);
     raw.sendJson({ t: 'call', id: 1, fn: 'getEid', args: [0] });
     await raw.untilClosed();
@@ -90,11 +81,11 @@ describe('daemon (in-process)', () => {
     try {
       expect(app.caller).toMatchObject({ bundleName: 'com.example.wallet', systemApp: true, permissions: ['ohos.permission.GET_TELEPHONY_ESIM_STATE'] });
       expect(await app.invoke('getEid', [0])).toMatch(/^\d{32}$/);
-      expect(await code(app.invoke('setDefaultSmdpAddress', [0, 'smdp.example.com']))).toBe(201);
-      expect(await code(app.invoke('factoryReset' as never, []))).toBe(201);
+      expect(await serviceCode(app.invoke('setDefaultSmdpAddress', [0, 'smdp.example.com']))).toBe(201);
+      expect(await serviceCode(app.invoke('factoryReset' as never, []))).toBe(201);
 
       expect((await cli(['apps', 'revoke', 'com.example.wallet', 'GET', '--home', home])).code).toBe(0);
-      expect(await code(app.invoke('getEid', [0]))).toBe(201);
+      expect(await serviceCode(app.invoke('getEid', [0]))).toBe(201);
       expect((await cli(['apps', 'grant', 'com.example.wallet', 'ohos.permission.GET_TELEPHONY_ESIM_STATE', '--home', home])).code).toBe(0);
       expect(await app.invoke('getEid', [0])).toMatch(/^\d{32}$/);
 
@@ -102,10 +93,10 @@ describe('daemon (in-process)', () => {
       const normal = JSON.parse((await cli(['apps', 'add', 'com.example.game', '--home', home, '--json'])).out) as { token: string };
       const g = await SocketBackend.connect(d.socketPath, normal.token);
       try {
-        expect(await code(g.invoke('getEid', [0]))).toBe(202);
-        expect(await code(g.invoke('factoryReset' as never, []))).toBe(202);
+        expect(await serviceCode(g.invoke('getEid', [0]))).toBe(202);
+        expect(await serviceCode(g.invoke('factoryReset' as never, []))).toBe(202);
         expect(await g.invoke('isSupported', [0])).toBe(true);
-        expect(await code(g.invoke('addProfile', [{ activationCode: demoActivationCodes(home)[0] }]))).toBe(201);
+        expect(await serviceCode(g.invoke('addProfile', [{ activationCode: demoActivationCodes(home)[0] }]))).toBe(201);
         g.subscribe('profileChange', () => {});
         await new Promise((r) => setTimeout(r, 100));
         expect(g.subscriptionRefusal('profileChange')?.code).toBe(202);
@@ -118,8 +109,8 @@ describe('daemon (in-process)', () => {
       expect(rotated.code).toBe(0);
       const fresh = JSON.parse(rotated.out) as { token: string };
       expect(fresh.token).not.toBe(token);
-      expect(await code(app.invoke('getEid', [0]))).toBe(201);
-      expect(await code(SocketBackend.connect(d.socketPath, token))).toBe(201);
+      expect(await serviceCode(app.invoke('getEid', [0]))).toBe(201);
+      expect(await serviceCode(SocketBackend.connect(d.socketPath, token))).toBe(201);
       const again = await SocketBackend.connect(d.socketPath, fresh.token);
       expect(await again.invoke('getEid', [0])).toMatch(/^\d{32}$/);
       await again.close();
@@ -318,15 +309,15 @@ describe('daemon stop', () => {
       expect(existsSync(d.socketPath)).toBe(false);
       expect(existsSync(d.paths.lock)).toBe(false);
       expect(readDaemonLock(home)).toBeUndefined();
-      expect(await code(b.invoke('getEid', [0]))).toBe(3120001);
-      expect(await code(SocketBackend.connect(d.socketPath, readShellToken(home)))).toBe(3120001);
+      expect(await serviceCode(b.invoke('getEid', [0]))).toBe(3120001);
+      expect(await serviceCode(SocketBackend.connect(d.socketPath, readShellToken(home)))).toBe(3120001);
       // the same backend reconnects once a daemon is back
       const d3 = await runDaemon({ home, log: () => {}, signal: ac.signal });
       expect(await b.invoke('getEid', [0])).toMatch(/^\d{32}$/);
       ac.abort(); // the signal stops it
       await d3.closed;
       expect(existsSync(d3.socketPath)).toBe(false);
-      expect(await code(b.invoke('getEid', [0]))).toBe(3120001);
+      expect(await serviceCode(b.invoke('getEid', [0]))).toBe(3120001);
       await b.close();
       expect(readFileSync(join(home, 'slots.json'), 'utf8')).toContain('virtual');
     } finally {

@@ -24,7 +24,7 @@ import { AuthenticateErrorCodeValue } from '../src/asn1/sgp22/authentication.js'
 import { createCi, createDpAuth } from '../src/crypto/pki.js';
 import type { SoftEuicc } from '../src/euicc/card.js';
 import { downloadProfile, runningDownloads, type DownloadOptions } from '../src/lpa/download.js';
-import { getProfilesInfo, listNotifications } from '../src/lpa/index.js';
+import { getProfilesInfo } from '../src/lpa/index.js';
 import { Es10DownloadError, LpaCheckError, LpaError, ResultCode, mapFailure, statusCodeToResultCode, type MappingContext } from '../src/lpa/result-codes.js';
 import { Es9pResponseError } from '../src/lpa/es9p.js';
 import { getProfileMetadata } from '../src/lpa/metadata.js';
@@ -32,9 +32,8 @@ import { registerEs2p } from '../src/smdp/es2p.js';
 import { request } from 'undici';
 import { fromBase64, toBase64 } from '../src/util/hex.js';
 import { Es9pProxy, failedStatus, type Json } from './support/es9p-proxy.js';
-import { startTestSmdp, statusOf, type TestSmdp } from './support/smdp.js';
+import { loopbackResolve, lpaFailure, pendingCount, startTestSmdp, statusOf, type TestSmdp } from './support/smdp.js';
 
-const resolve = (h: string): string | undefined => (h === 'localhost' ? '127.0.0.1' : undefined);
 
 let t: TestSmdp;
 let proxy: Es9pProxy;
@@ -60,7 +59,7 @@ function opts(card: SoftEuicc, o: Partial<DownloadOptions>): DownloadOptions {
   return {
     transport: new VirtualTransport(card),
     trust: t.trust,
-    http: { resolve },
+    http: { resolve: loopbackResolve },
     timeouts: { connectMs: 3000, requestMs: 10_000, overallMs: 30_000 },
     ...o,
   };
@@ -76,19 +75,6 @@ function order(o: { eid?: string } = {}): { iccid: string; activationCode: strin
 
 async function profileCount(card: SoftEuicc): Promise<number> {
   return (await ApduChannel.with(new VirtualTransport(card), {}, (ch) => getProfilesInfo(ch))).length;
-}
-
-async function pendingOn(card: SoftEuicc): Promise<number> {
-  return (await ApduChannel.with(new VirtualTransport(card), {}, (ch) => listNotifications(ch))).length;
-}
-
-async function failure(p: Promise<unknown>): Promise<LpaError> {
-  const e = await p.then(
-    () => undefined,
-    (x: unknown) => x,
-  );
-  expect(e).toBeInstanceOf(LpaError);
-  return e as LpaError;
 }
 
 /** A card with one profile installed already (so that "count unchanged" is not trivially 0). */
@@ -110,16 +96,16 @@ async function provoke(
 ): Promise<LpaError> {
   const card = await cardWithOneProfile();
   const before = await profileCount(card);
-  const pendingBefore = await pendingOn(card);
+  const pendingBefore = await pendingCount(card);
   const target = order();
   await setup(card);
-  const e = await failure(downloadProfile(opts(card, o.download ? o.download(card) : { activationCode: target.activationCode })));
+  const e = await lpaFailure(downloadProfile(opts(card, o.download ? o.download(card) : { activationCode: target.activationCode })));
   expect({ code: e.resultCode, reason: e.reason }).toMatchObject({ code });
   // the thrown code is the one mapping's answer for the cause
   expect(mapFailure(e.cause, o.ctx ?? {}).resultCode).toBe(code);
   proxy.clear();
   expect(await profileCount(card)).toBe(before);
-  expect(await pendingOn(card)).toBe(pendingBefore);
+  expect(await pendingCount(card)).toBe(pendingBefore);
   expect(t.server.inventory.profileState(target.iccid)).not.toBe('installed');
   expect(runningDownloads()).toEqual([]);
   // no RSP session left on the card (CancelSession or an error answer ended it) ...
@@ -324,7 +310,7 @@ describe('download faults provoked for real: one ResultCode each, nothing instal
 
     proxy.calls.length = 0;
     const sessions = t.server.inventory.sessionCount();
-    const e = await failure(downloadProfile(opts(card, { activationCode, expectedIccid: preview.metadata.iccid })));
+    const e = await lpaFailure(downloadProfile(opts(card, { activationCode, expectedIccid: preview.metadata.iccid })));
     expect({ code: e.resultCode, reason: e.reason }).toEqual({ code: ResultCode.RESULT_ACTIVATION_CODE_CHANGED, reason: 'check metadata-changed' });
     expect(mapFailure(e.cause).resultCode).toBe(ResultCode.RESULT_ACTIVATION_CODE_CHANGED);
     expect(e.message).toContain(b);
@@ -333,7 +319,7 @@ describe('download faults provoked for real: one ResultCode each, nothing instal
     expect(t.server.inventory.sessionCount()).toBe(sessions);
     // nothing installed, no notification, no session on the card
     expect(await profileCount(card)).toBe(before);
-    expect(await pendingOn(card)).toBe(0);
+    expect(await pendingCount(card)).toBe(0);
     expect({ auth: card.runtime.session.auth, download: card.runtime.session.download }).toEqual({ auth: undefined, download: undefined });
     expect(runningDownloads()).toEqual([]);
     // the server's order is still usable: the user previews the new profile and downloads it
@@ -361,7 +347,7 @@ describe('download faults provoked for real: one ResultCode each, nothing instal
     await es2ok('downloadOrder', { iccid: b, eid: card.eid });
     await es2ok('confirmOrder', { iccid: b, eid: card.eid, matchingId: '', releaseFlag: true });
 
-    const e = await failure(downloadProfile(opts(card, { smdpAddress: proxy.address, expectedIccid: a })));
+    const e = await lpaFailure(downloadProfile(opts(card, { smdpAddress: proxy.address, expectedIccid: a })));
     expect(e.resultCode).toBe(ResultCode.RESULT_ACTIVATION_CODE_CHANGED);
     expect(await profileCount(card)).toBe(0);
     expect(card.runtime.session.auth).toBeUndefined();

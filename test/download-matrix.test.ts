@@ -12,29 +12,17 @@
  * removed from the card; the BPP the server issued is checked to carry (or not) ReplaceSessionKeys (A2).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApduChannel } from '../src/apdu/channel.js';
 import type { ApduTransport } from '../src/apdu/transport.js';
 import { VirtualTransport } from '../src/apdu/transports/virtual.js';
 import { buildProfilePackage } from '../src/asn1/saip.js';
 import type { Curve } from '../src/crypto/ecdsa.js';
 import type { SoftEuicc } from '../src/euicc/card.js';
 import { downloadProfile, type DownloadProgress } from '../src/lpa/download.js';
-import { getProfilesInfo, listNotifications } from '../src/lpa/index.js';
 import { describeWithReference } from './support/reference.js';
-import { startTestSmdp, TS48_FILES, type TestSmdp } from './support/smdp.js';
+import { cardIccids, loopbackResolve, pendingCount, startTestSmdp, TS48_FILES, type TestSmdp } from './support/smdp.js';
 
-const resolve = (h: string): string | undefined => (h === 'localhost' ? '127.0.0.1' : undefined);
 const CURVES: Curve[] = ['P-256', 'brainpoolP256r1'];
 const RSK = [true, false] as const;
-
-async function iccidsOn(card: SoftEuicc): Promise<string[]> {
-  const list = await ApduChannel.with(new VirtualTransport(card), {}, (ch) => getProfilesInfo(ch));
-  return list.map((p) => p.iccid!).sort();
-}
-
-async function pendingOn(card: SoftEuicc): Promise<number> {
-  return (await ApduChannel.with(new VirtualTransport(card), {}, (ch) => listNotifications(ch))).length;
-}
 
 let iccidSeq = 700;
 
@@ -46,7 +34,7 @@ let iccidSeq = 700;
 async function downloadAndCheck(t: TestSmdp, iccid: string, rsk: boolean, onCard?: SoftEuicc): Promise<SoftEuicc> {
   const { matchingId } = t.server.inventory.createOrder({ iccid });
   const card = onCard ?? t.newCard();
-  const before = await iccidsOn(card);
+  const before = await cardIccids(card);
   // the first byte of each BPP segment as the card received it (first STORE DATA block: P2 = 0, short Lc)
   const segmentTags: number[] = [];
   const inner = new VirtualTransport(card);
@@ -65,7 +53,7 @@ async function downloadAndCheck(t: TestSmdp, iccid: string, rsk: boolean, onCard
   const r = await downloadProfile({
     transport,
     trust: t.trust,
-    http: { resolve },
+    http: { resolve: loopbackResolve },
     timeouts: { connectMs: 3000, requestMs: 10_000, overallMs: 30_000 },
     activationCode: t.server.activationCode(matchingId),
     onProgress,
@@ -73,8 +61,8 @@ async function downloadAndCheck(t: TestSmdp, iccid: string, rsk: boolean, onCard
   expect(r.iccid).toBe(iccid);
   expect(r.notificationSent).toBe(true);
   expect(r.isdpAid).toMatch(/^[0-9A-F]{32}$/);
-  expect(await iccidsOn(card)).toEqual([...before, iccid].sort());
-  expect(await pendingOn(card)).toBe(0);
+  expect(await cardIccids(card)).toEqual([...before, iccid].sort());
+  expect(await pendingCount(card)).toBe(0);
   const n = t.server.inventory.receivedNotifications().filter((x) => x.iccid === iccid);
   expect(n).toHaveLength(1);
   expect(n[0]).toMatchObject({ event: 'install', success: true, eid: card.eid });

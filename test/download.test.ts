@@ -20,39 +20,19 @@ import { createCi, createDpTls } from '../src/crypto/pki.js';
 import type { SoftEuicc } from '../src/euicc/card.js';
 import { setRat } from '../src/euicc/rat.js';
 import { cancelDownload, downloadProfile, runningDownloads, type DownloadOptions, type DownloadProgress } from '../src/lpa/download.js';
-import { getProfilesInfo, listNotifications } from '../src/lpa/index.js';
-import { LpaError } from '../src/lpa/result-codes.js';
+import { getProfilesInfo } from '../src/lpa/index.js';
 import { describeWithReference, HAVE_REFERENCE } from './support/reference.js';
-import { startTestSmdp, TS48_FILES, type TestSmdp } from './support/smdp.js';
+import { cardIccids, loopbackResolve, lpaFailure, pendingCount, startTestSmdp, TS48_FILES, type TestSmdp } from './support/smdp.js';
 
-const resolve = (h: string): string | undefined => (h === 'localhost' ? '127.0.0.1' : undefined);
 
 function opts(t: TestSmdp, card: SoftEuicc, o: Partial<DownloadOptions>): DownloadOptions {
   return {
     transport: new VirtualTransport(card),
     trust: t.trust,
-    http: { resolve },
+    http: { resolve: loopbackResolve },
     timeouts: { connectMs: 3000, requestMs: 10_000, overallMs: 30_000 },
     ...o,
   };
-}
-
-async function iccidsOn(card: SoftEuicc): Promise<string[]> {
-  const list = await ApduChannel.with(new VirtualTransport(card), {}, (ch) => getProfilesInfo(ch));
-  return list.map((p) => p.iccid!).sort();
-}
-
-async function pendingOn(card: SoftEuicc): Promise<number> {
-  return (await ApduChannel.with(new VirtualTransport(card), {}, (ch) => listNotifications(ch))).length;
-}
-
-async function failure(p: Promise<unknown>): Promise<LpaError> {
-  const e = await p.then(
-    () => undefined,
-    (x: unknown) => x,
-  );
-  expect(e).toBeInstanceOf(LpaError);
-  return e as LpaError;
 }
 
 let iccidSeq = 100;
@@ -93,8 +73,8 @@ for (const curve of CURVES) {
       expect(r.iccid).toBe(iccid);
       expect(previewed).toBe(iccid);
       expect(r.notificationSent).toBe(true);
-      expect(await iccidsOn(card)).toEqual([iccid]);
-      expect(await pendingOn(card)).toBe(0);
+      expect(await cardIccids(card)).toEqual([iccid]);
+      expect(await pendingCount(card)).toBe(0);
       const n = t.server.inventory.receivedNotifications().filter((x) => x.iccid === iccid);
       expect(n).toHaveLength(1);
       expect(n[0]).toMatchObject({ event: 'install', success: true, eid: card.eid });
@@ -127,7 +107,7 @@ for (const curve of CURVES) {
       const card = t.newCard();
       const r = await downloadProfile(opts(t, card, { activationCode: t.server.activationCode(matchingId, true), confirmationCode: '4711' }));
       expect(r.iccid).toBe(iccid);
-      expect(await iccidsOn(card)).toEqual([iccid]);
+      expect(await cardIccids(card)).toEqual([iccid]);
     });
 
     describeWithReference(`TS.48 profiles (${curve})`, () => {
@@ -138,9 +118,9 @@ for (const curve of CURVES) {
           const card = t.newCard();
           const r = await downloadProfile(opts(t, card, { activationCode: t.server.activationCode(matchingId) }));
           expect(r.iccid).toBe(iccid);
-          expect(await iccidsOn(card)).toEqual([iccid]);
+          expect(await cardIccids(card)).toEqual([iccid]);
           expect(t.server.inventory.receivedNotifications().some((n) => n.iccid === iccid && n.event === 'install' && n.success === true)).toBe(true);
-          expect(await pendingOn(card)).toBe(0);
+          expect(await pendingCount(card)).toBe(0);
         });
       }
     });
@@ -158,34 +138,34 @@ describe('download failures: one ResultCode each, nothing installed', () => {
 
   /** Nothing installed, no pending notification, and the card has no RSP session left (a new download works). */
   async function clean(card: SoftEuicc): Promise<void> {
-    expect(await iccidsOn(card)).toEqual([]);
-    expect(await pendingOn(card)).toBe(0);
+    expect(await cardIccids(card)).toEqual([]);
+    expect(await pendingCount(card)).toBe(0);
     const iccid = ownProfile(t);
     const { matchingId } = t.server.inventory.createOrder({ iccid });
     const r = await downloadProfile(opts(t, card, { activationCode: t.server.activationCode(matchingId) }));
-    expect(await iccidsOn(card)).toEqual([r.iccid]);
+    expect(await cardIccids(card)).toEqual([r.iccid]);
   }
 
   it('204 ACTIVATION_CODE_INVALID: malformed activation code', async () => {
     const card = t.newCard();
-    const e = await failure(downloadProfile(opts(t, card, { activationCode: 'LPA:2$x$y' })));
+    const e = await lpaFailure(downloadProfile(opts(t, card, { activationCode: 'LPA:2$x$y' })));
     expect(e.resultCode).toBe(204);
-    expect(await iccidsOn(card)).toEqual([]);
+    expect(await cardIccids(card)).toEqual([]);
   });
 
   it('205 SMDP_ADDRESS_INVALID: no address; a name that does not resolve', async () => {
     const card = t.newCard();
-    expect((await failure(downloadProfile(opts(t, card, {})))).resultCode).toBe(205);
-    const e = await failure(downloadProfile(opts(t, card, { smdpAddress: 'no-such-smdp.invalid', matchingId: 'X', http: {} })));
+    expect((await lpaFailure(downloadProfile(opts(t, card, {})))).resultCode).toBe(205);
+    const e = await lpaFailure(downloadProfile(opts(t, card, { smdpAddress: 'no-such-smdp.invalid', matchingId: 'X', http: {} })));
     expect(e.resultCode).toBe(205);
-    expect(await iccidsOn(card)).toEqual([]);
+    expect(await cardIccids(card)).toEqual([]);
   });
 
   it('216 SERVER_ADDRESS_INVALID: the SM-DP+ refuses an address that is not its own (8.8.1/3.8)', async () => {
     const card = t.newCard();
     const port = t.server.port;
     // the same server under "localhost." (same host for DNS and TLS, another SM-DP+ address string)
-    const e = await failure(downloadProfile(opts(t, card, { smdpAddress: `localhost.:${port}`, matchingId: 'M1', http: { resolve: () => '127.0.0.1' } })));
+    const e = await lpaFailure(downloadProfile(opts(t, card, { smdpAddress: `localhost.:${port}`, matchingId: 'M1', http: { resolve: () => '127.0.0.1' } })));
     expect(e.resultCode).toBe(216);
     expect(e.reason).toBe('initiateAuthentication 8.8.1/3.8');
     await clean(card);
@@ -195,7 +175,7 @@ describe('download failures: one ResultCode each, nothing installed', () => {
     const card = t.newCard();
     const iccid = ownProfile(t);
     const { matchingId } = t.server.inventory.createOrder({ iccid });
-    const e = await failure(downloadProfile(opts(t, card, { activationCode: t.server.activationCode(matchingId), trust: { ciCertificates: [createCi().certDer] } })));
+    const e = await lpaFailure(downloadProfile(opts(t, card, { activationCode: t.server.activationCode(matchingId), trust: { ciCertificates: [createCi().certDer] } })));
     expect(e.resultCode).toBe(208);
     expect(t.server.inventory.profileState(iccid)).not.toBe('installed');
     await clean(card);
@@ -207,9 +187,9 @@ describe('download failures: one ResultCode each, nothing installed', () => {
     const port = (srv.address() as AddressInfo).port;
     await new Promise<void>((r) => srv.close(() => r()));
     const card = t.newCard();
-    const e = await failure(downloadProfile(opts(t, card, { smdpAddress: `localhost:${port}`, matchingId: 'X' })));
+    const e = await lpaFailure(downloadProfile(opts(t, card, { smdpAddress: `localhost:${port}`, matchingId: 'X' })));
     expect(e.resultCode).toBe(220);
-    expect(await iccidsOn(card)).toEqual([]);
+    expect(await cardIccids(card)).toEqual([]);
   });
 
   it('209 CERTIFICATE_RESPONSE_TIMEOUT: TCP accepted, no TLS handshake', async () => {
@@ -219,7 +199,7 @@ describe('download failures: one ResultCode each, nothing installed', () => {
     const port = (srv.address() as AddressInfo).port;
     try {
       const card = t.newCard();
-      const e = await failure(downloadProfile(opts(t, card, { smdpAddress: `localhost:${port}`, matchingId: 'X', timeouts: { connectMs: 200, requestMs: 5000 } })));
+      const e = await lpaFailure(downloadProfile(opts(t, card, { smdpAddress: `localhost:${port}`, matchingId: 'X', timeouts: { connectMs: 200, requestMs: 5000 } })));
       expect(e.resultCode).toBe(209);
     } finally {
       for (const s of sockets) s.destroy();
@@ -238,9 +218,9 @@ describe('download failures: one ResultCode each, nothing installed', () => {
       await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
       try {
         const card = t.newCard();
-        const e = await failure(downloadProfile(opts(t, card, { smdpAddress: `localhost:${(srv.address() as AddressInfo).port}`, matchingId: 'X' })));
+        const e = await lpaFailure(downloadProfile(opts(t, card, { smdpAddress: `localhost:${(srv.address() as AddressInfo).port}`, matchingId: 'X' })));
         expect(e.resultCode).toBe(code);
-        expect(await iccidsOn(card)).toEqual([]);
+        expect(await cardIccids(card)).toEqual([]);
       } finally {
         srv.closeAllConnections();
         await new Promise<void>((r) => srv.close(() => r()));
@@ -250,7 +230,7 @@ describe('download failures: one ResultCode each, nothing installed', () => {
 
   it('231 MATCHING_ID_REFUSED: unknown matchingId (8.2.6/3.8)', async () => {
     const card = t.newCard();
-    const e = await failure(downloadProfile(opts(t, card, { smdpAddress: t.address, matchingId: 'NO-SUCH-ORDER' })));
+    const e = await lpaFailure(downloadProfile(opts(t, card, { smdpAddress: t.address, matchingId: 'NO-SUCH-ORDER' })));
     expect(e.resultCode).toBe(231);
     await clean(card);
   });
@@ -259,13 +239,13 @@ describe('download failures: one ResultCode each, nothing installed', () => {
     const iccid = ownProfile(t);
     const { matchingId } = t.server.inventory.createOrder({ iccid, confirmationCode: '1234' });
     const card = t.newCard();
-    const e = await failure(downloadProfile(opts(t, card, { activationCode: t.server.activationCode(matchingId, true) })));
+    const e = await lpaFailure(downloadProfile(opts(t, card, { activationCode: t.server.activationCode(matchingId, true) })));
     expect(e.resultCode).toBe(-2);
     expect(t.server.inventory.profileState(iccid)).not.toBe('installed');
-    expect(await iccidsOn(card)).toEqual([]);
+    expect(await cardIccids(card)).toEqual([]);
     // the sessions were cancelled with postponed on both ends: the same order can be retried with the code
     const r = await downloadProfile(opts(t, card, { activationCode: t.server.activationCode(matchingId, true), confirmationCode: '1234' }));
-    expect(await iccidsOn(card)).toEqual([r.iccid]);
+    expect(await cardIccids(card)).toEqual([r.iccid]);
     expect(r.iccid).toBe(iccid);
   });
 
@@ -275,7 +255,7 @@ describe('download failures: one ResultCode each, nothing installed', () => {
     const card = t.newCard();
     const codes: number[] = [];
     for (let i = 0; i < 3; i++) {
-      const e = await failure(downloadProfile(opts(t, card, { activationCode: t.server.activationCode(matchingId, true), confirmationCode: '9999' })));
+      const e = await lpaFailure(downloadProfile(opts(t, card, { activationCode: t.server.activationCode(matchingId, true), confirmationCode: '9999' })));
       codes.push(e.resultCode);
       if (e.resultCode === 213) break;
     }
@@ -293,7 +273,7 @@ describe('download failures: one ResultCode each, nothing installed', () => {
       const { matchingId } = t.server.inventory.createOrder({ iccid });
       const ac = new AbortController();
       let cancelled = false;
-      const e = await failure(
+      const e = await lpaFailure(
         downloadProfile(
           opts(t, card, {
             activationCode: t.server.activationCode(matchingId),
@@ -311,7 +291,7 @@ describe('download failures: one ResultCode each, nothing installed', () => {
       );
       expect([mode, e.resultCode]).toEqual([mode, 218]);
       expect(t.server.inventory.profileState(iccid)).not.toBe('installed');
-      expect(await iccidsOn(card)).toEqual([]);
+      expect(await cardIccids(card)).toEqual([]);
     }
     expect(cancelDownload('00')).toBe(false);
     // ES9+ cancelSession reached the SM-DP+: no session left behind
@@ -324,7 +304,7 @@ describe('download failures: one ResultCode each, nothing installed', () => {
     const cancelWith = async (iccid: string, matchingId: string, how: 'registry-postponed' | 'signal-postponed' | 'signal-object-postponed' | 'registry-default') => {
       const ac = new AbortController();
       let cancelled = false;
-      const e = await failure(
+      const e = await lpaFailure(
         downloadProfile(
           opts(t, card, {
             activationCode: t.server.activationCode(matchingId),
@@ -342,7 +322,7 @@ describe('download failures: one ResultCode each, nothing installed', () => {
         ),
       );
       expect([how, e.resultCode]).toEqual([how, 218]);
-      expect(await iccidsOn(card)).not.toContain(iccid);
+      expect(await cardIccids(card)).not.toContain(iccid);
       expect(t.server.inventory.profileState(iccid)).not.toBe('installed');
     };
     for (const how of ['registry-postponed', 'signal-postponed', 'signal-object-postponed'] as const) {
@@ -352,15 +332,15 @@ describe('download failures: one ResultCode each, nothing installed', () => {
       // postponed: the SM-DP+ keeps the order, the same activation code downloads afterwards
       const r = await downloadProfile(opts(t, card, { activationCode: t.server.activationCode(matchingId) }));
       expect([how, r.iccid]).toEqual([how, iccid]);
-      expect(await iccidsOn(card)).toContain(iccid);
+      expect(await cardIccids(card)).toContain(iccid);
     }
     // endUserRejection (the default): the order is over, a second attempt is refused
     const iccid = ownProfile(t);
     const { matchingId } = t.server.inventory.createOrder({ iccid });
     await cancelWith(iccid, matchingId, 'registry-default');
-    const again = await failure(downloadProfile(opts(t, card, { activationCode: t.server.activationCode(matchingId) })));
+    const again = await lpaFailure(downloadProfile(opts(t, card, { activationCode: t.server.activationCode(matchingId) })));
     expect(again.resultCode).not.toBe(0);
-    expect(await iccidsOn(card)).not.toContain(iccid);
+    expect(await cardIccids(card)).not.toContain(iccid);
     expect(() => cancelDownload('00', 99)).not.toThrow(); // unknown transaction: false before the reason is looked at
   });
 
@@ -369,11 +349,11 @@ describe('download failures: one ResultCode each, nothing installed', () => {
     const { matchingId } = t.server.inventory.createOrder({ iccid });
     const card = t.newCard();
     card.faults.add({ match: { es10Tag: 0xbf36, nth: 1 }, action: { kind: 'delay', ms: 400 } });
-    const e = await failure(downloadProfile(opts(t, card, { activationCode: t.server.activationCode(matchingId), channelOptions: { timeoutMs: 150 } })));
+    const e = await lpaFailure(downloadProfile(opts(t, card, { activationCode: t.server.activationCode(matchingId), channelOptions: { timeoutMs: 150 } })));
     expect(e.resultCode).toBe(287);
     await new Promise((r) => setTimeout(r, 450));
     card.faults.clear();
-    expect(await iccidsOn(card)).toEqual([]);
+    expect(await cardIccids(card)).toEqual([]);
     await clean(card);
   });
 
@@ -381,9 +361,9 @@ describe('download failures: one ResultCode each, nothing installed', () => {
     const iccid = ownProfile(t, {}, 6000);
     const { matchingId } = t.server.inventory.createOrder({ iccid });
     const card = t.newCard({ config: { totalMemory: 2500 } });
-    const e = await failure(downloadProfile(opts(t, card, { activationCode: t.server.activationCode(matchingId) })));
+    const e = await lpaFailure(downloadProfile(opts(t, card, { activationCode: t.server.activationCode(matchingId) })));
     expect(e.resultCode).toBe(263);
-    expect(await iccidsOn(card)).toEqual([]);
+    expect(await cardIccids(card)).toEqual([]);
   });
 
   it('268 PPR_FORBIDDEN: a profile with ppr2 and a RAT without a rule for it; 276 PPR_NOT_MATCH: a rule for another operator', async () => {
@@ -394,12 +374,12 @@ describe('download failures: one ResultCode each, nothing installed', () => {
       { pprIds: [1], allowedOperators: [{ mccMnc: encodePlmn({ mcc: '999', mnc: '99' }) }], pprFlags: [] },
     ]);
     const a = ownProfile(t, { profilePolicyRules: [2], profileOwner: owner });
-    const e1 = await failure(downloadProfile(opts(t, card, { activationCode: t.server.activationCode(t.server.inventory.createOrder({ iccid: a }).matchingId) })));
+    const e1 = await lpaFailure(downloadProfile(opts(t, card, { activationCode: t.server.activationCode(t.server.inventory.createOrder({ iccid: a }).matchingId) })));
     expect(e1.resultCode).toBe(268);
     const b = ownProfile(t, { profilePolicyRules: [1], profileOwner: owner });
-    const e2 = await failure(downloadProfile(opts(t, card, { activationCode: t.server.activationCode(t.server.inventory.createOrder({ iccid: b }).matchingId) })));
+    const e2 = await lpaFailure(downloadProfile(opts(t, card, { activationCode: t.server.activationCode(t.server.inventory.createOrder({ iccid: b }).matchingId) })));
     expect(e2.resultCode).toBe(276);
-    expect(await iccidsOn(card)).toEqual([]);
+    expect(await cardIccids(card)).toEqual([]);
     expect(t.server.inventory.profileState(a)).not.toBe('installed');
   });
 
@@ -408,18 +388,18 @@ describe('download failures: one ResultCode each, nothing installed', () => {
     const card = t.newCard(); // default RAT: ppr1/ppr2 for any operator, consent required
     const a = ownProfile(t, { profilePolicyRules: [1], profileOwner: owner });
     const { matchingId } = t.server.inventory.createOrder({ iccid: a });
-    const e = await failure(downloadProfile(opts(t, card, { activationCode: t.server.activationCode(matchingId) })));
+    const e = await lpaFailure(downloadProfile(opts(t, card, { activationCode: t.server.activationCode(matchingId) })));
     expect(e.resultCode).toBe(-2);
     const r = await downloadProfile(opts(t, card, { activationCode: t.server.activationCode(matchingId), pprConsent: true }));
     expect(r.metadata.policyRules).toEqual(['ppr1']);
-    expect(await iccidsOn(card)).toEqual([a]);
+    expect(await cardIccids(card)).toEqual([a]);
   });
 
   it('226 SMDP_ADDRESS_INCORRECT: the activation code names another SM-DP+ OID', async () => {
     const iccid = ownProfile(t);
     const { matchingId } = t.server.inventory.createOrder({ iccid });
     const card = t.newCard();
-    const e = await failure(downloadProfile(opts(t, card, { activationCode: `LPA:1$${t.address}$${matchingId}$1.2.3.4` })));
+    const e = await lpaFailure(downloadProfile(opts(t, card, { activationCode: `LPA:1$${t.address}$${matchingId}$1.2.3.4` })));
     expect(e.resultCode).toBe(226);
     await clean(card);
   });

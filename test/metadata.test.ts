@@ -19,12 +19,11 @@ import { resultFault } from '../src/euicc/faults.js';
 import { setRat } from '../src/euicc/rat.js';
 import { downloadProfile, runningDownloads, type DownloadOptions } from '../src/lpa/download.js';
 import { encodePlmn } from '../src/lpa/es10-util.js';
-import { getProfileMetadata, getProfilesInfo, listNotifications, LpaError, mapFailure, type MetadataOptions } from '../src/lpa/index.js';
+import { getProfileMetadata, getProfilesInfo, listNotifications, mapFailure, type MetadataOptions } from '../src/lpa/index.js';
 import { Es10DownloadError, statusCodeToResultCode } from '../src/lpa/result-codes.js';
 import { Es9pProxy, failedStatus } from './support/es9p-proxy.js';
-import { startTestSmdp, type TestSmdp } from './support/smdp.js';
+import { loopbackResolve, lpaFailure, startTestSmdp, type TestSmdp } from './support/smdp.js';
 
-const resolve = (h: string): string | undefined => (h === 'localhost' ? '127.0.0.1' : undefined);
 const owner = { mccMnc: encodePlmn({ mcc: '001', mnc: '01' }) };
 
 let t: TestSmdp;
@@ -41,7 +40,7 @@ function opts(card: SoftEuicc, o: Partial<MetadataOptions & DownloadOptions>): M
   return {
     transport: new VirtualTransport(card),
     trust: t.trust,
-    http: { resolve },
+    http: { resolve: loopbackResolve },
     timeouts: { connectMs: 3000, requestMs: 10_000, overallMs: 30_000 },
     ...o,
   };
@@ -53,15 +52,6 @@ function order(metadata: Parameters<TestSmdp['server']['inventory']['addProfile'
   t.server.inventory.addProfile(buildProfilePackage({ iccid }), { serviceProviderName: 'esimkit', profileName: `preview ${iccid}`, ...metadata });
   const { matchingId } = t.server.inventory.createOrder({ iccid, ...o });
   return { iccid, matchingId, activationCode: t.server.activationCode(matchingId, o.confirmationCode !== undefined) };
-}
-
-async function failure(p: Promise<unknown>): Promise<LpaError> {
-  const e = await p.then(
-    () => undefined,
-    (x: unknown) => x,
-  );
-  expect(e).toBeInstanceOf(LpaError);
-  return e as LpaError;
 }
 
 /** `profiles` profiles installed (default none), nothing pending, no RSP session on the card, none registered in this process. */
@@ -127,10 +117,10 @@ describe('getProfileMetadata against the reference SM-DP+', () => {
     setRat(card.runtime.store, [{ pprIds: [1], allowedOperators: [{ mccMnc: encodePlmn({ mcc: '999', mnc: '99' }) }], pprFlags: [] }]);
     const sessions = t.server.inventory.sessionCount();
     const a = order({ profilePolicyRules: [2], profileOwner: owner });
-    const e1 = await failure(getProfileMetadata(opts(card, { activationCode: a.activationCode })));
+    const e1 = await lpaFailure(getProfileMetadata(opts(card, { activationCode: a.activationCode })));
     expect({ code: e1.resultCode, reason: e1.reason }).toEqual({ code: 268, reason: 'check ppr-forbidden' });
     const b = order({ profilePolicyRules: [1], profileOwner: owner });
-    const e2 = await failure(getProfileMetadata(opts(card, { activationCode: b.activationCode })));
+    const e2 = await lpaFailure(getProfileMetadata(opts(card, { activationCode: b.activationCode })));
     expect({ code: e2.resultCode, reason: e2.reason }).toEqual({ code: 276, reason: 'check ppr-not-match' });
     await cardClean(card);
     expect(t.server.inventory.sessionCount()).toBe(sessions);
@@ -153,7 +143,7 @@ describe('getProfileMetadata against the reference SM-DP+', () => {
     expect(r.metadata.iccid).toBe(rejected.iccid);
     expect(t.server.inventory.order(rejected.matchingId)?.state).toBe('cancelled');
     expect(t.server.inventory.profileState(rejected.iccid)).toBe('error');
-    const e = await failure(downloadProfile(opts(card, { activationCode: rejected.activationCode })));
+    const e = await lpaFailure(downloadProfile(opts(card, { activationCode: rejected.activationCode })));
     expect({ code: e.resultCode, reason: e.reason }).toEqual({ code: 231, reason: 'authenticateClient 8.2.6/3.8' });
   });
 
@@ -172,7 +162,7 @@ describe('getProfileMetadata against the reference SM-DP+', () => {
       },
       close: () => inner.close(),
     };
-    const e = await failure(getProfileMetadata({ ...opts(card, {}), transport, activationCode: o.activationCode, signal: ac.signal }));
+    const e = await lpaFailure(getProfileMetadata({ ...opts(card, {}), transport, activationCode: o.activationCode, signal: ac.signal }));
     expect({ code: e.resultCode, reason: e.reason }).toEqual({ code: 218, reason: 'check cancelled' });
     await cardClean(card);
     expect(t.server.inventory.sessionCount()).toBe(sessions); // ES9+ cancelSession reached the SM-DP+
@@ -194,20 +184,20 @@ describe('getProfileMetadata against the reference SM-DP+', () => {
 
   it('failures map through result-codes.ts as for downloads: 204, 205, 231, 218, 287', async () => {
     const card = t.newCard();
-    expect((await failure(getProfileMetadata(opts(card, { activationCode: 'LPA:2$x$y' })))).resultCode).toBe(204);
-    expect((await failure(getProfileMetadata(opts(card, {})))).resultCode).toBe(205);
-    const e231 = await failure(getProfileMetadata(opts(card, { smdpAddress: t.address, matchingId: 'NO-SUCH-ORDER' })));
+    expect((await lpaFailure(getProfileMetadata(opts(card, { activationCode: 'LPA:2$x$y' })))).resultCode).toBe(204);
+    expect((await lpaFailure(getProfileMetadata(opts(card, {})))).resultCode).toBe(205);
+    const e231 = await lpaFailure(getProfileMetadata(opts(card, { smdpAddress: t.address, matchingId: 'NO-SUCH-ORDER' })));
     expect({ code: e231.resultCode, reason: e231.reason }).toEqual({ code: 231, reason: 'authenticateClient 8.2.6/3.8' });
     expect(mapFailure(e231.cause, { matchingIdSent: true }).resultCode).toBe(231);
     await cardClean(card);
 
     const o = order();
     const aborted = AbortSignal.abort();
-    expect((await failure(getProfileMetadata(opts(card, { activationCode: o.activationCode, signal: aborted })))).resultCode).toBe(218);
+    expect((await lpaFailure(getProfileMetadata(opts(card, { activationCode: o.activationCode, signal: aborted })))).resultCode).toBe(218);
 
     // the deadline passes while the card computes AuthenticateServer: CancelSession timeout(2) on the card
     card.faults.add({ match: { es10Tag: 0xbf38, nth: 1 }, action: { kind: 'delay', ms: 300 } });
-    const e287 = await failure(getProfileMetadata(opts(card, { activationCode: o.activationCode, timeouts: { connectMs: 3000, requestMs: 10_000, overallMs: 150 } })));
+    const e287 = await lpaFailure(getProfileMetadata(opts(card, { activationCode: o.activationCode, timeouts: { connectMs: 3000, requestMs: 10_000, overallMs: 150 } })));
     card.faults.clear();
     expect({ code: e287.resultCode, reason: e287.reason }).toEqual({ code: 287, reason: 'check deadline' });
     await cardClean(card);
@@ -220,7 +210,7 @@ describe('getProfileMetadata against the reference SM-DP+', () => {
     const o = order();
     const card = t.newCard();
     card.faults.add(resultFault(0xbf41, 127, { nth: 1 }));
-    const e = await failure(getProfileMetadata(opts(card, { activationCode: o.activationCode })));
+    const e = await lpaFailure(getProfileMetadata(opts(card, { activationCode: o.activationCode })));
     expect(e.resultCode).toBe(400);
     expect(e.cause).toBeInstanceOf(Es10DownloadError);
     expect((e.cause as Es10DownloadError).fn).toBe('CancelSession');
@@ -264,7 +254,7 @@ describe('getProfileMetadata through an ES9+ proxy', () => {
     const o = order();
     const card = t.newCard();
     proxy.on('cancelSession', { answer: () => failedStatus('8.10.1', '3.9') });
-    const e = await failure(getProfileMetadata(opts(card, { activationCode: o.activationCode })));
+    const e = await lpaFailure(getProfileMetadata(opts(card, { activationCode: o.activationCode })));
     expect({ code: e.resultCode, reason: e.reason }).toEqual({ code: 215, reason: 'cancelSession 8.10.1/3.9' });
     expect(proxy.functions()).toEqual(['initiateAuthentication', 'authenticateClient', 'cancelSession']);
     await cardClean(card);
@@ -275,7 +265,7 @@ describe('getProfileMetadata through an ES9+ proxy', () => {
     const card = t.newCard();
     const sessions = t.server.inventory.sessionCount();
     proxy.on('authenticateClient', { rewrite: (j) => ({ ...j, profileMetadata: '%%' }) });
-    const e = await failure(getProfileMetadata(opts(card, { activationCode: o.activationCode })));
+    const e = await lpaFailure(getProfileMetadata(opts(card, { activationCode: o.activationCode })));
     expect(e.resultCode).toBe(229);
     expect(proxy.functions()).toEqual(['initiateAuthentication', 'authenticateClient', 'cancelSession']);
     await cardClean(card);

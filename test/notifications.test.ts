@@ -19,12 +19,11 @@ import { VirtualTransport } from '../src/apdu/transports/virtual.js';
 import { buildProfilePackage } from '../src/asn1/saip.js';
 import type { SoftEuicc } from '../src/euicc/card.js';
 import { resultFault } from '../src/euicc/faults.js';
-import { deleteProfile, disableProfile, enableProfile, listNotifications, LpaError, sendPendingNotifications, type NotificationInfo, type SendNotificationsOptions } from '../src/lpa/index.js';
+import { deleteProfile, disableProfile, enableProfile, listNotifications, sendPendingNotifications, type NotificationInfo, type SendNotificationsOptions } from '../src/lpa/index.js';
 import { ResultCode, statusCodeToResultCode } from '../src/lpa/result-codes.js';
 import { Es9pProxy, failedStatus } from './support/es9p-proxy.js';
-import { downloadOverHttps, startTestSmdp, type TestSmdp } from './support/smdp.js';
+import { downloadOverHttps, loopbackResolve, lpaFailure, startTestSmdp, type TestSmdp } from './support/smdp.js';
 
-const resolve = (h: string): string | undefined => (h === 'localhost' ? '127.0.0.1' : undefined);
 
 /** A TCP forwarder on a fixed port that can be taken down (not listening: connection refused) and up again. */
 class TcpGate {
@@ -135,7 +134,7 @@ beforeEach(async () => {
 });
 
 function opts(transport: ApduTransport, o: Partial<SendNotificationsOptions> = {}): SendNotificationsOptions {
-  return { transport, trust: t.trust, http: { resolve }, timeouts: { connectMs: 2000, requestMs: 5000 }, ...o };
+  return { transport, trust: t.trust, http: { resolve: loopbackResolve }, timeouts: { connectMs: 2000, requestMs: 5000 }, ...o };
 }
 
 let iccidSeq = 900;
@@ -164,15 +163,6 @@ function received(card: SoftEuicc): { seqNumber: number; event: string; iccid?: 
     .receivedNotifications()
     .filter((n) => n.eid === card.eid)
     .map((n) => ({ seqNumber: n.seqNumber, event: n.event, ...(n.iccid !== undefined && { iccid: n.iccid }) }));
-}
-
-async function failure(p: Promise<unknown>): Promise<LpaError> {
-  const e = await p.then(
-    () => undefined,
-    (x: unknown) => x,
-  );
-  expect(e).toBeInstanceOf(LpaError);
-  return e as LpaError;
 }
 
 describe('sendPendingNotifications', () => {
@@ -292,7 +282,7 @@ describe('sendPendingNotifications', () => {
     const card = t.newCard();
     await installWithoutNotification(card);
     const transport = new CountingTransport(new VirtualTransport(card));
-    const e1 = await failure(sendPendingNotifications(opts(transport, { signal: AbortSignal.abort() })));
+    const e1 = await lpaFailure(sendPendingNotifications(opts(transport, { signal: AbortSignal.abort() })));
     expect(e1.resultCode).toBe(ResultCode.RESULT_USER_CANCEL_DOWNLOAD);
     expect(transport.events).toEqual([]);
 
@@ -302,7 +292,7 @@ describe('sendPendingNotifications', () => {
       if (k === 1) setImmediate(() => ac.abort());
     };
     // a 60 s backoff: only the abort can end this call within the test's timeout
-    const e2 = await failure(sendPendingNotifications(opts(transport, { signal: ac.signal, retry: { attempts: 5, baseDelayMs: 60_000, maxDelayMs: 60_000 } })));
+    const e2 = await lpaFailure(sendPendingNotifications(opts(transport, { signal: ac.signal, retry: { attempts: 5, baseDelayMs: 60_000, maxDelayMs: 60_000 } })));
     expect(e2.resultCode).toBe(ResultCode.RESULT_USER_CANCEL_DOWNLOAD);
     expect(transport.events).toEqual(['open', 'close']);
     expect(await pending(card)).toHaveLength(1);
@@ -312,11 +302,11 @@ describe('sendPendingNotifications', () => {
     const card = t.newCard();
     await installWithoutNotification(card);
     await gate.down();
-    const e = await failure(sendPendingNotifications(opts(new VirtualTransport(card), { timeouts: { connectMs: 2000, requestMs: 5000, overallMs: 100 }, retry: { attempts: 5, baseDelayMs: 60_000 } })));
+    const e = await lpaFailure(sendPendingNotifications(opts(new VirtualTransport(card), { timeouts: { connectMs: 2000, requestMs: 5000, overallMs: 100 }, retry: { attempts: 5, baseDelayMs: 60_000 } })));
     expect({ code: e.resultCode, reason: e.reason }).toEqual({ code: ResultCode.RESULT_DOWNLOAD_TIMEOUT, reason: 'check deadline' });
     await gate.up();
     card.faults.add({ match: { es10Tag: 0xbf2b }, action: { kind: 'sw', sw: 0x6f00 } });
-    const e2 = await failure(sendPendingNotifications(opts(new VirtualTransport(card))));
+    const e2 = await lpaFailure(sendPendingNotifications(opts(new VirtualTransport(card))));
     card.faults.clear();
     expect(e2.resultCode).toBe(ResultCode.RESULT_SGP_22_OTHER);
     expect(e2.reason).toBe('RetrieveNotificationsList SW 6F00');

@@ -3,6 +3,8 @@
  * through the daemon): the callers, one argument list per function whose values the service rejects (so a
  * permitted call answers 401 and a refused one 202/201, without touching a card), and the expected code.
  */
+import { expect } from 'vitest';
+import { BusinessError } from '../../src/index.js';
 import { SHELL_CALLER, FUNCTION_PERMISSION, GET_PERMISSION, SET_OPEN_PERMISSION, SET_PERMISSION, isSystemFunction, type ApiFunction, type Caller } from '../../src/service/protocol.js';
 
 export const ICCID = '89049032000000000018';
@@ -56,4 +58,16 @@ export function expectedCode(caller: Caller, fn: ApiFunction): 201 | 202 | 'perm
   const p = FUNCTION_PERMISSION[fn];
   if (p !== null && !caller.permissions.includes(p)) return 201;
   return 'permitted';
+}
+
+/** The BusinessError a returned promise rejects with (expects a promise, and a rejection with a BusinessError). */
+export async function rejection(p: unknown): Promise<BusinessError> {
+  expect(p).toBeInstanceOf(Promise);
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(BusinessError);
+    return e as BusinessError;
+  }
+  throw new Error('expected a rejection');
 }

@@ -10,7 +10,8 @@ import { buildProfilePackage } from '../../src/asn1/saip.js';
 import type { SoftEuicc } from '../../src/euicc/card.js';
 import type { ProfileMetadataInput } from '../../src/smdp/inventory.js';
 import { ensureHome, homePaths, withLuhn } from '../../src/service/home.js';
-import { GET_PERMISSION, SET_OPEN_PERMISSION, SET_PERMISSION, SHELL_CALLER, type Caller } from '../../src/service/protocol.js';
+import { expect } from 'vitest';
+import { GET_PERMISSION, ServiceError, SET_OPEN_PERMISSION, SET_PERMISSION, SHELL_CALLER, type Caller } from '../../src/service/protocol.js';
 import type { EsimService } from '../../src/service/service.js';
 
 export const CALLERS = {
@@ -98,5 +99,16 @@ export async function errorCode(p: Promise<unknown>): Promise<{ code: number; me
     const x = e as { code?: unknown; message?: string; name?: string };
     if (x.name !== 'ServiceError' || typeof x.code !== 'number') throw e;
     return { code: x.code, message: x.message ?? '' };
+  }
+}
+
+/** Resolve → 'resolved'; reject → the ServiceError code (expects a ServiceError, failing the test for another error). */
+export async function serviceCode(p: Promise<unknown>): Promise<number | 'resolved'> {
+  try {
+    await p;
+    return 'resolved';
+  } catch (e) {
+    expect(e).toBeInstanceOf(ServiceError);
+    return (e as ServiceError).code;
   }
 }

@@ -12,6 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'undici';
+import { expect } from 'vitest';
 import { ApduChannel } from '../../src/apdu/channel.js';
 import { VirtualTransport } from '../../src/apdu/transports/virtual.js';
 import { encodeGetEuiccInfo1Request } from '../../src/asn1/sgp22/euicc-info.js';
@@ -26,6 +27,8 @@ import * as es10b from '../../src/lpa/es10b.js';
 import { createSmdpIdentity, loadSgp26SmdpIdentity, type SmdpIdentity } from '../../src/smdp/identity.js';
 import { ADMIN_PROTOCOL, SmdpServer, type SmdpServerOptions } from '../../src/smdp/server.js';
 import { fromBase64, fromHex, toBase64 } from '../../src/util/hex.js';
+import { getProfilesInfo, listNotifications } from '../../src/lpa/index.js';
+import { LpaError } from '../../src/lpa/result-codes.js';
 import { computeHashCc } from '../../src/smdp/signing.js';
 import { refPath } from './reference.js';
 
@@ -237,6 +240,30 @@ export async function downloadOverHttps(t: Pick<TestSmdp, 'url' | 'dispatcher' |
     if (r.status === 204) await es10b.removeNotification(ch, pir.response.profileInstallationResultData.notificationMetadata.seqNumber);
   }
   return { transactionId, pir: pir.response, pirRaw: pir.raw, boundProfilePackage: bpp, profileMetadata, channel: ch, ...(notificationStatus !== undefined && { notificationStatus }) };
+}
+
+/** DNS for the tests: `localhost` → 127.0.0.1 (the test SM-DP+ listens there), everything else unresolved. */
+export const loopbackResolve = (h: string): string | undefined => (h === 'localhost' ? '127.0.0.1' : undefined);
+
+/** The LpaError a promise rejects with (fails the test if it resolves or rejects with something else). */
+export async function lpaFailure(p: Promise<unknown>): Promise<LpaError> {
+  const e = await p.then(
+    () => undefined,
+    (x: unknown) => x,
+  );
+  expect(e).toBeInstanceOf(LpaError);
+  return e as LpaError;
+}
+
+/** The ICCIDs of the profiles on a software eUICC, sorted (ES10c over VirtualTransport). */
+export async function cardIccids(card: SoftEuicc): Promise<string[]> {
+  const list = await ApduChannel.with(new VirtualTransport(card), {}, (ch) => getProfilesInfo(ch));
+  return list.map((p) => p.iccid!).sort();
+}
+
+/** How many notifications a software eUICC has pending (ES10b over VirtualTransport). */
+export async function pendingCount(card: SoftEuicc): Promise<number> {
+  return (await ApduChannel.with(new VirtualTransport(card), {}, (ch) => listNotifications(ch))).length;
 }
 
 export { ADMIN_PROTOCOL };
