@@ -68,11 +68,14 @@ function unwire(w: WireIssued): IssuedCertificate {
   return { certDer, certPem: '', privateKey: privateKeyFromPem(w.keyPem), cert, curve: cert.subjectPublicKeyInfo.curve ?? 'P-256' };
 }
 
-/** CPU ms (user + system) used so far by thread `tid` of process `pid` (Linux /proc; undefined elsewhere). */
-export function threadCpuMs(pid: number | undefined, tid: number | undefined): number | undefined {
-  if (pid === undefined || tid === undefined) return undefined;
+/**
+ * CPU ms (user + system) used so far by process `pid`, or by its thread `tid` when given (Linux /proc;
+ * undefined elsewhere).
+ */
+export function cpuMsOf(pid: number | undefined, tid?: number): number | undefined {
+  if (pid === undefined) return undefined;
   try {
-    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    const stat = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime in clock ticks (USER_HZ 100)
   } catch {
@@ -186,7 +189,7 @@ async function childMain(): Promise<void> {
   setTimeout(
     () => {
       cpu0 = process.cpuUsage();
-      main0 = threadCpuMs(process.pid, process.pid);
+      main0 = cpuMsOf(process.pid, process.pid);
       if (session) {
         session.connect();
         void post('Profiler.enable')
@@ -201,7 +204,7 @@ async function childMain(): Promise<void> {
       () => {
         const d = process.cpuUsage(cpu0);
         cpuMs = (d.user + d.system) / 1000;
-        const main1 = threadCpuMs(process.pid, process.pid);
+        const main1 = cpuMsOf(process.pid, process.pid);
         if (main0 !== undefined && main1 !== undefined) mainThreadCpuMs = main1 - main0;
         if (session) {
           void post('Profiler.stop').then((x) => {

@@ -21,7 +21,7 @@
  *   Profiling the same scenario: bench/profile-download.ts (+ bench/cpuprofile-summary.mjs).
  * Targets ("target" field): median < 60 ms, >= 300 downloads/s. Measurements, never assertions.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -37,7 +37,7 @@ import { createSmdpIdentity } from '../src/smdp/identity.js';
 import { SmdpInventory } from '../src/smdp/inventory.js';
 import { SmdpServer } from '../src/smdp/server.js';
 import { childEntry, SmdpChild, writeSmdpIdentityDir } from '../test/support/smdp-process.js';
-import { DeviceProcess, devicesEntry, threadCpuMs } from './download-devices.js';
+import { cpuMsOf, DeviceProcess, devicesEntry } from './download-devices.js';
 import { emit, percentiles } from './harness.js';
 
 const PROFILE_BYTES = 12288;
@@ -116,18 +116,6 @@ async function benchFull(seconds: number): Promise<void> {
   emit({ name: 'download.full.apduBytes', value: bytes, unit: 'bytes', profileBytes: PROFILE_BYTES, note: 'command + response APDU bytes' });
 }
 
-/** CPU ms (user + system) used so far by process `pid` (Linux /proc; undefined elsewhere). */
-function procCpuMs(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime in clock ticks (USER_HZ 100)
-  } catch {
-    return undefined;
-  }
-}
-
 export interface ThroughputOptions {
   /** Measuring window in seconds (after a warm-up of WARMUP_MS). */
   duration: number;
@@ -181,11 +169,11 @@ export async function benchThroughput(seconds: number, opts: Partial<ThroughputO
     let srvMain1: number | undefined;
     const srvCpu = new Promise<[number | undefined, number | undefined]>((r) => {
       setTimeout(() => {
-        const a = procCpuMs(srvServer.pid);
-        srvMain0 = threadCpuMs(srvServer.pid, srvServer.pid);
+        const a = cpuMsOf(srvServer.pid);
+        srvMain0 = cpuMsOf(srvServer.pid, srvServer.pid);
         setTimeout(() => {
-          srvMain1 = threadCpuMs(srvServer.pid, srvServer.pid);
-          r([a, procCpuMs(srvServer.pid)]);
+          srvMain1 = cpuMsOf(srvServer.pid, srvServer.pid);
+          r([a, cpuMsOf(srvServer.pid)]);
         }, measureTo - Date.now());
       }, measureFrom - Date.now());
     });

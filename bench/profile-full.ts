@@ -2,11 +2,12 @@
  * Profiling driver: sequential downloads, everything in one process (LPA + SoftEuicc + SM-DP+ over HTTPS on
  * 127.0.0.1), as download.full in download.bench.ts. Not a bench group. Run bundled for compiled-code names:
  *   npx esbuild bench/profile-full.ts --bundle --platform=node --format=esm --packages=external --outfile=/tmp/pf.mjs
- *   node --cpu-prof --cpu-prof-dir=/tmp/prof-full /tmp/pf.mjs [seconds=5]
- * Prints CPU ms per download (process.cpuUsage) and the wall median.
+ *   WARM=1500 PROFILE_OUT=/tmp/full.cpuprofile node /tmp/pf.mjs [seconds=5]
+ * WARM: downloads before the window (default 20; V8 keeps optimising for ~1500); PROFILE_OUT: a V8 CPU
+ * profile of the window only. Prints the CPU ms per thread and per download, and the wall median.
  */
+import { readdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
-import { writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { VirtualTransport } from '../src/apdu/transports/virtual.js';
 import { buildProfilePackage } from '../src/asn1/saip.js';
@@ -17,16 +18,12 @@ import { downloadProfile } from '../src/lpa/download.js';
 import { RspHttpClient } from '../src/lpa/http.js';
 import { createSmdpIdentity } from '../src/smdp/identity.js';
 import { SmdpServer } from '../src/smdp/server.js';
+import { cpuMsOf } from './download-devices.js';
 
-import { readdirSync, readFileSync } from 'node:fs';
-/** CPU ms per thread of this process (Linux). */
+/** CPU ms so far of each thread of this process (Linux). */
 function threads(): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const t of readdirSync('/proc/self/task')) {
-    const st = readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
-    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-    out[t] = (Number(f[11]) + Number(f[12])) * 10;
-  }
+  for (const t of readdirSync('/proc/self/task')) out[t] = cpuMsOf(process.pid, Number(t)) ?? 0;
   return out;
 }
 const seconds = Number(process.argv[2] ?? 5) || 5;
