@@ -6,7 +6,7 @@
  * downloadProgress events, and a Cancel button (cancelSession with the event's transactionId).
  * The confirmation code is only sent: it is never shown, kept in state or echoed.
  */
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { call, onEvent } from './api.js';
 import { cameraAvailable, decodeQrFile, scanWithCamera } from './qr.js';
 import {
@@ -83,7 +83,9 @@ export function useDownloadProgress(slotId, active) {
     return () => clearTimeout(t);
   }, [active]);
   const listening = active || draining;
-  useEffect(() => {
+  // a layout effect: subscribed in the render that follows the click (a microtask), before any answer of the
+  // call can arrive; a plain effect waits for the next frame, and a fast download's events are over by then
+  useLayoutEffect(() => {
     if (!listening) return;
     let last = '';
     return onEvent('downloadProgress', (/** @type {import('./api.js').DownloadProgressEvent} */ e) => {
